@@ -1,0 +1,347 @@
+package io.necrostack.core;
+
+import java.io.ByteArrayOutputStream;
+import java.io.OutputStream;
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import tools.jackson.core.JacksonException;
+import tools.jackson.core.JsonGenerator;
+import tools.jackson.core.JsonParser;
+import tools.jackson.core.JsonToken;
+import tools.jackson.core.StreamReadFeature;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The four-field JSON form of an event, as the Python original writes it.
+ *
+ * <p>{@code {"id": "<uuid4>", "timestamp": "2026-11-27T03:27:58.126108+00:00", "event_type":
+ * "...", "payload": {...}}}: fields in that order, the timestamp as Python's {@code
+ * datetime.isoformat()} writes an aware UTC time (microseconds, omitted when zero, and
+ * {@code +00:00}). Metadata is never written here.
+ */
+final class EventJson {
+  static final JsonMapper MAPPER =
+      JsonMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
+
+  private static final String FIELDS = "an event has only id, timestamp, event_type and payload";
+
+  private EventJson() {}
+
+  // ---------------------------------------------------------------- writing
+
+  static byte[] write(Event event) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(128 + 64 * event.payload().size());
+    try (JsonGenerator gen = MAPPER.createGenerator(out)) {
+      gen.writeStartObject();
+      gen.writeName("id");
+      gen.writeString(event.id().toString());
+      gen.writeName("timestamp");
+      gen.writeString(formatTimestamp(event.timestamp()));
+      gen.writeName("event_type");
+      gen.writeString(event.eventType());
+      gen.writeName("payload");
+      gen.flush();
+      int before = out.size();
+      writeValue(gen, event.payload());
+      gen.flush();
+      int size = out.size() - before;
+      if (size > Payloads.MAX_PAYLOAD_BYTES) {
+        throw Payloads.tooLarge(size);
+      }
+      gen.writeEndObject();
+    }
+    return out.toByteArray();
+  }
+
+  /** The exact serialized size of a payload value, in UTF-8 bytes. */
+  static long payloadSize(Object value) {
+    CountingStream counter = new CountingStream();
+    try (JsonGenerator gen = MAPPER.createGenerator(counter)) {
+      writeValue(gen, value);
+    }
+    return counter.count;
+  }
+
+  private static void writeValue(JsonGenerator gen, Object value) {
+    if (value == null) {
+      gen.writeNull();
+    } else if (value instanceof String s) {
+      gen.writeString(s);
+    } else if (value instanceof Integer i) {
+      gen.writeNumber(i);
+    } else if (value instanceof Long l) {
+      gen.writeNumber(l);
+    } else if (value instanceof Double d) {
+      gen.writeNumber(d);
+    } else if (value instanceof Boolean b) {
+      gen.writeBoolean(b);
+    } else if (value instanceof Map<?, ?> map) {
+      gen.writeStartObject();
+      for (Map.Entry<?, ?> e : map.entrySet()) {
+        gen.writeName((String) e.getKey());
+        writeValue(gen, e.getValue());
+      }
+      gen.writeEndObject();
+    } else if (value instanceof List<?> list) {
+      gen.writeStartArray();
+      for (int i = 0, n = list.size(); i < n; i++) {
+        writeValue(gen, list.get(i));
+      }
+      gen.writeEndArray();
+    } else if (value instanceof BigInteger b) {
+      gen.writeNumber(b);
+    } else if (value instanceof BigDecimal d) {
+      gen.writeNumber(d);
+    } else {
+      // Unreachable for frozen payloads; kept so a bug shows up loudly, not as bad JSON.
+      throw new IllegalStateException("not a JSON value: " + value.getClass().getName());
+    }
+  }
+
+  /** Formats like Python's {@code datetime.isoformat()} for an aware UTC datetime. */
+  static String formatTimestamp(Instant instant) {
+    LocalDateTime t = LocalDateTime.ofEpochSecond(instant.getEpochSecond(), 0, ZoneOffset.UTC);
+    int micros = instant.getNano() / 1000;
+    StringBuilder sb = new StringBuilder(32);
+    pad(sb, t.getYear(), 4).append('-');
+    pad(sb, t.getMonthValue(), 2).append('-');
+    pad(sb, t.getDayOfMonth(), 2).append('T');
+    pad(sb, t.getHour(), 2).append(':');
+    pad(sb, t.getMinute(), 2).append(':');
+    pad(sb, t.getSecond(), 2);
+    if (micros != 0) {
+      pad(sb.append('.'), micros, 6);
+    }
+    return sb.append("+00:00").toString();
+  }
+
+  private static StringBuilder pad(StringBuilder sb, int value, int width) {
+    String digits = Integer.toString(value);
+    for (int i = digits.length(); i < width; i++) {
+      sb.append('0');
+    }
+    return sb.append(digits);
+  }
+
+  /**
+   * Parses an ISO-8601 timestamp with an offset ({@code +00:00}, {@code Z}, any other offset),
+   * or without one, taken as UTC as Python does for naive times. Precision is cut to
+   * microseconds.
+   */
+  static Instant parseTimestamp(String text) {
+    try {
+      Instant instant;
+      try {
+        instant = OffsetDateTime.parse(text, DateTimeFormatter.ISO_OFFSET_DATE_TIME).toInstant();
+      } catch (DateTimeParseException e) {
+        instant = LocalDateTime.parse(text, DateTimeFormatter.ISO_LOCAL_DATE_TIME)
+            .toInstant(ZoneOffset.UTC);
+      }
+      return instant.truncatedTo(ChronoUnit.MICROS);
+    } catch (DateTimeParseException e) {
+      throw new EventValidationException(
+          "timestamp", "not an ISO-8601 date-time: '" + shorten(text) + "'");
+    }
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  static Event read(byte[] json) {
+    try (JsonParser p = MAPPER.createParser(json)) {
+      return read(p);
+    } catch (EventValidationException e) {
+      throw e;
+    } catch (JacksonException e) {
+      throw malformed(e);
+    }
+  }
+
+  static Event read(String json) {
+    try (JsonParser p = MAPPER.createParser(json)) {
+      return read(p);
+    } catch (EventValidationException e) {
+      throw e;
+    } catch (JacksonException e) {
+      throw malformed(e);
+    }
+  }
+
+  private static EventValidationException malformed(JacksonException e) {
+    return new EventValidationException("json", "malformed JSON: " + e.getOriginalMessage(), e);
+  }
+
+  private static Event read(JsonParser p) {
+    JsonToken first = p.nextToken();
+    if (first != JsonToken.START_OBJECT) {
+      throw new EventValidationException(
+          "event", "expected a JSON object, got " + describe(first));
+    }
+    UUID id = null;
+    Instant timestamp = null;
+    String eventType = null;
+    Map<String, Object> payload = null;
+    String name;
+    while ((name = p.nextName()) != null) {
+      JsonToken token = p.nextToken();
+      switch (name) {
+        case "id" -> id = Uuids.parseV4(requireString(p, token, "id"), "id");
+        case "timestamp" -> timestamp = parseTimestamp(requireString(p, token, "timestamp"));
+        case "event_type" -> eventType = requireString(p, token, "event_type");
+        case "payload" -> {
+          if (token != JsonToken.START_OBJECT) {
+            throw new EventValidationException(
+                "payload", "must be a JSON object, got " + describe(token));
+          }
+          long[] bound = {0};
+          payload = readObject(p, bound, 0);
+          if (bound[0] > Payloads.MAX_PAYLOAD_BYTES) {
+            long exact = payloadSize(payload);
+            if (exact > Payloads.MAX_PAYLOAD_BYTES) {
+              throw Payloads.tooLarge(exact);
+            }
+          }
+        }
+        default -> throw new EventValidationException(
+            shorten(name), "unknown field; " + FIELDS);
+      }
+    }
+    if (p.nextToken() != null) {
+      throw new EventValidationException("json", "unexpected content after the event object");
+    }
+    if (eventType == null) {
+      throw new EventValidationException("event_type", "is required");
+    }
+    return new Event(id, timestamp, eventType, payload, null);
+  }
+
+  private static String requireString(JsonParser p, JsonToken token, String field) {
+    if (token != JsonToken.VALUE_STRING) {
+      throw new EventValidationException(field, "must be a string, got " + describe(token));
+    }
+    return p.getString();
+  }
+
+  private static Payloads.FrozenMap readObject(JsonParser p, long[] bound, int depth) {
+    if (depth > Payloads.MAX_DEPTH) {
+      throw new EventValidationException(
+          "payload", "nested deeper than " + Payloads.MAX_DEPTH + " levels");
+    }
+    long start = bound[0];
+    bound[0] += 2;
+    LinkedHashMap<String, Object> map = new LinkedHashMap<>();
+    String name;
+    while ((name = p.nextName()) != null) {
+      bound[0] += 6L * name.length() + 4;
+      map.put(name, readValue(p, p.nextToken(), bound, depth + 1));
+    }
+    return Payloads.wrapParsed(map, bound[0] - start);
+  }
+
+  private static Object readValue(JsonParser p, JsonToken token, long[] bound, int depth) {
+    switch (token) {
+      case VALUE_STRING -> {
+        String s = p.getString();
+        bound[0] += 6L * s.length() + 2;
+        return s;
+      }
+      case VALUE_NUMBER_INT -> {
+        bound[0] += 20;
+        return switch (p.getNumberType()) {
+          case INT -> p.getIntValue();
+          case LONG -> p.getLongValue();
+          default -> {
+            BigInteger big = p.getBigIntegerValue();
+            bound[0] += big.bitLength() / 3;
+            yield big;
+          }
+        };
+      }
+      case VALUE_NUMBER_FLOAT -> {
+        bound[0] += 26;
+        return p.getDoubleValue();
+      }
+      case VALUE_TRUE -> {
+        bound[0] += 5;
+        return Boolean.TRUE;
+      }
+      case VALUE_FALSE -> {
+        bound[0] += 5;
+        return Boolean.FALSE;
+      }
+      case VALUE_NULL -> {
+        bound[0] += 4;
+        return null;
+      }
+      case START_OBJECT -> {
+        return readObject(p, bound, depth);
+      }
+      case START_ARRAY -> {
+        if (depth > Payloads.MAX_DEPTH) {
+          throw new EventValidationException(
+              "payload", "nested deeper than " + Payloads.MAX_DEPTH + " levels");
+        }
+        long start = bound[0];
+        bound[0] += 2;
+        List<Object> list = new ArrayList<>();
+        JsonToken t;
+        while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+          list.add(readValue(p, t, bound, depth + 1));
+          bound[0] += 1;
+        }
+        return Payloads.wrapParsed(list, bound[0] - start);
+      }
+      default -> throw new EventValidationException("payload", "unexpected token " + token);
+    }
+  }
+
+  private static String describe(JsonToken token) {
+    if (token == null) {
+      return "nothing";
+    }
+    return switch (token) {
+      case START_OBJECT -> "an object";
+      case START_ARRAY -> "an array";
+      case VALUE_STRING -> "a string";
+      case VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT -> "a number";
+      case VALUE_TRUE, VALUE_FALSE -> "a boolean";
+      case VALUE_NULL -> "null";
+      default -> token.toString();
+    };
+  }
+
+  private static String shorten(String text) {
+    return text.length() > 80 ? text.substring(0, 80) + "..." : text;
+  }
+
+  static String toUtf8String(byte[] bytes) {
+    return new String(bytes, StandardCharsets.UTF_8);
+  }
+
+  /** Counts bytes and keeps none: measures a serialized size without holding it. */
+  private static final class CountingStream extends OutputStream {
+    long count;
+
+    @Override
+    public void write(int b) {
+      count++;
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) {
+      count += len;
+    }
+  }
+}
