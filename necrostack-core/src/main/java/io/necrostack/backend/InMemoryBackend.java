@@ -4,9 +4,11 @@ import io.necrostack.core.Event;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.PriorityQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -17,10 +19,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>Thread-safe. Unbounded unless given a capacity, in which case an enqueue that does not
  * fit throws {@link BackendFullException} and adds nothing ({@link #enqueueAll} is
  * all-or-nothing). Nothing survives the JVM. {@link #ack} only forgets the delivery; {@link
- * #nack} puts the event back at the head of the queue with its delivery count raised. It is
- * {@link Drainable}: drained when nothing is queued and every delivery is settled.
+ * #nack} puts the event back at the head of the queue with its delivery count raised, at once
+ * or after a delay ({@link DelayedRedelivery}). It is {@link Drainable}: drained when nothing
+ * is queued or scheduled and every delivery is settled.
  */
-public final class InMemoryBackend implements Backend, Drainable {
+public final class InMemoryBackend implements Backend, Drainable, DelayedRedelivery {
   /** Capacity meaning "no bound". */
   public static final int UNBOUNDED = Integer.MAX_VALUE;
 
@@ -28,6 +31,9 @@ public final class InMemoryBackend implements Backend, Drainable {
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition notEmpty = lock.newCondition();
   private final ArrayDeque<Node> queue = new ArrayDeque<>();
+  /** Nacked events waiting for their redelivery time, earliest first. */
+  private final PriorityQueue<Node> scheduled =
+      new PriorityQueue<>(Comparator.comparingLong((Node n) -> n.dueNanos));
   private long sequence;
   private int unsettled;
   private long enqueued;
@@ -99,11 +105,18 @@ public final class InMemoryBackend implements Backend, Drainable {
     lock.lockInterruptibly();
     try {
       checkOpen();
+      moveDue();
       while (queue.isEmpty()) {
         if (nanos <= 0 || closed) {
           return List.of();
         }
-        nanos = notEmpty.awaitNanos(nanos);
+        long wait = nanos;
+        if (!scheduled.isEmpty()) {
+          wait = Math.min(wait, Math.max(1, scheduled.peek().dueNanos - System.nanoTime()));
+        }
+        long left = notEmpty.awaitNanos(wait);
+        nanos -= wait - left;
+        moveDue();
       }
       int n = Math.min(maxEvents, queue.size());
       if (n == 1) {
@@ -204,6 +217,38 @@ public final class InMemoryBackend implements Backend, Drainable {
     }
   }
 
+  /**
+   * Puts the event back at the head of the queue once the delay has passed, with its delivery
+   * count raised. The reason is not kept.
+   */
+  @Override
+  public void nack(Delivery delivery, String reason, Duration delay) {
+    if (delay.isZero() || delay.isNegative()) {
+      nack(delivery, reason);
+      return;
+    }
+    Node node = own(delivery);
+    lock.lock();
+    try {
+      checkOpen();
+      settle(node);
+      nacked++;
+      Node again = node.redelivery();
+      again.dueNanos = System.nanoTime() + delay.toNanos();
+      scheduled.add(again);
+      notEmpty.signal(); // a waiting pull shortens its wait to the due time
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private void moveDue() {
+    long now = System.nanoTime();
+    while (!scheduled.isEmpty() && scheduled.peek().dueNanos - now <= 0) {
+      queue.addFirst(scheduled.poll());
+    }
+  }
+
   /** Puts the deliveries back at the head of the queue in their order, uncounted. */
   @Override
   public void release(List<Delivery> deliveries) {
@@ -232,7 +277,7 @@ public final class InMemoryBackend implements Backend, Drainable {
   public boolean isDrained() {
     lock.lock();
     try {
-      return queue.isEmpty() && unsettled == 0;
+      return queue.isEmpty() && unsettled == 0 && scheduled.isEmpty();
     } finally {
       lock.unlock();
     }
@@ -265,6 +310,7 @@ public final class InMemoryBackend implements Backend, Drainable {
       Map<String, Object> details =
           Map.of(
               "queued", queue.size(),
+              "scheduled", scheduled.size(),
               "unsettled", unsettled,
               "capacity", capacity == UNBOUNDED ? "unbounded" : capacity,
               "enqueued", enqueued,
@@ -323,6 +369,7 @@ public final class InMemoryBackend implements Backend, Drainable {
     final long seq;
     int deliveries;
     boolean settled;
+    long dueNanos;
 
     Node(InMemoryBackend owner, Event event, long seq) {
       this.owner = owner;

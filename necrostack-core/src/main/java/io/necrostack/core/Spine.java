@@ -4,6 +4,9 @@ import io.necrostack.backend.Backend;
 import io.necrostack.backend.BackendException;
 import io.necrostack.backend.Delivery;
 import io.necrostack.backend.Drainable;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -15,13 +18,19 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,27 +42,45 @@ import org.slf4j.LoggerFactory;
  * events they emit are stamped with metadata (correlation id inherited from the cause, or the
  * cause's id; causation id = the cause's id; depth = the cause's depth + 1) and enqueued in
  * order, together with the acknowledgement of the handled event ({@link Backend#commit}).
- * Events are handled one at a time, in the backend's order.
  *
- * <p>{@link #run(Event...)} enqueues start events and processes until the backend is drained
- * (when it is {@link Drainable}, like the in-memory one) or until {@link #stop()}. {@link
- * #start(Event...)} does the same on a background thread.
+ * <p><b>Concurrency and ordering.</b> By default one event is handled at a time, in the
+ * backend's order: deterministic, as the Python original. With {@code concurrency(n)} up to n
+ * events are in flight at once, on virtual threads where the JDK has them (21+), else on a
+ * pool of n threads; the Spine never pulls more events than it has free slots. With an
+ * ordering key (metadata {@value #ORDERING_KEY}, or a function), events sharing a key are
+ * handled one at a time in arrival order while different keys run in parallel.
  *
- * <p>Failures: a handler that throws is logged (event id, type, organ) and counted, and the
- * other organs still run; the event is then acknowledged. An emission the backend refuses
- * stops the Spine with a {@link SpineException}; the handled event is given back to the
- * backend, not lost. Failed pulls back off exponentially (10 ms doubling to 1 s) and stop the
- * Spine with {@link BackendUnavailableException} after {@code maxPullFailures} in a row.
+ * <p><b>Failures</b> follow policies (see {@link HandlerPolicy}, {@link RetryPolicy}, {@link
+ * FailureOutcome}, {@link EmitFailurePolicy}). Defaults: a 30 s handler timeout, no retry,
+ * LOG after a failure (count, log, the other organs still run, the event is acknowledged), and
+ * FAIL when the backend refuses emitted events (the handled event is given back, the Spine
+ * stops with a {@link SpineException}). A retry waits as a scheduled continuation, never a
+ * sleep; an organ that already succeeded for the event is not run again by the retry of a
+ * later organ. At concurrency 1 the Spine is strictly ordered, so a retry's backoff holds back
+ * the events behind it; raise the concurrency (with ordering keys where order matters) to let
+ * other events pass a retrying one. Failed pulls back off exponentially (10 ms doubling to
+ * 1 s) and stop the Spine with {@link BackendUnavailableException} after {@code
+ * maxPullFailures} in a row; a success resets the count.
  *
- * <p>Loop protection: a run processes at most {@code maxSteps} events. Past it, {@link
+ * <p><b>Loop protection.</b> A run processes at most {@code maxSteps} events; past it, {@link
  * MaxStepsExceededException} is thrown once in-flight work is settled. The bound defaults to
  * {@value #DEFAULT_MAX_STEPS} for a drainable backend, where a run is a finite chain, and is
- * off for other (durable) backends, where a Spine serves for days; set it explicitly to bound
- * those too.
+ * off for other (durable) backends, where a Spine serves for days. There the per-chain bound
+ * applies: an emitted event deeper than {@code maxDepth} (default {@value #DEFAULT_MAX_DEPTH})
+ * is dead-lettered with reason "max depth exceeded" and the Spine keeps running.
+ *
+ * <p><b>Lifecycle.</b> {@link #run(Event...)} enqueues start events and processes until the
+ * backend is drained (when it is {@link Drainable}, like the in-memory one) or until {@link
+ * #stop()}; {@link #start(Event...)} does the same on a background thread. Stopping pulls
+ * nothing more, finishes in-flight events (bounded by the drain timeout) and gives back to the
+ * backend the events it pulled but did not handle: none is fetched and then dropped.
  */
 public final class Spine implements AutoCloseable {
   /** Default bound on events per run, for drainable backends. */
   public static final long DEFAULT_MAX_STEPS = 10_000;
+
+  /** Default bound on the depth of a chain of events. */
+  public static final int DEFAULT_MAX_DEPTH = 1_000;
 
   /** Default longest wait of one pull, before the loop checks for stop and drain again. */
   public static final Duration DEFAULT_POLL_TIMEOUT = Duration.ofMillis(100);
@@ -64,32 +91,46 @@ public final class Spine implements AutoCloseable {
   /** Default number of failed pulls in a row after which the Spine stops. */
   public static final int DEFAULT_MAX_PULL_FAILURES = 10;
 
-  /** Default bound on waiting for in-flight work in {@link #close()}. */
+  /** Default bound on waiting for in-flight work when stopping. */
   public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(30);
 
-  private static final Logger log = LoggerFactory.getLogger(Spine.class);
+  /** Metadata key of the default ordering key. */
+  public static final String ORDERING_KEY = "ordering_key";
+
+  final Logger log = LoggerFactory.getLogger(Spine.class);
   private static final long BACKOFF_START_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
   private static final long BACKOFF_MAX_NANOS = TimeUnit.SECONDS.toNanos(1);
 
   private final List<Organ> organs;
-  private final Map<String, Organ[]> routes;
-  private final Backend backend;
+  private final List<OrganRuntime> runtimes;
+  private final Map<String, OrganRuntime[]> routes;
+  final Backend backend;
   private final long maxSteps;
+  final int maxDepth;
   private final Duration pollTimeout;
   private final int batchSize;
   private final int maxPullFailures;
   private final Duration drainTimeout;
   private final boolean ownsBackend;
+  private final int concurrency;
+  private final Function<Event, String> orderingKey;
+  final EmitFailurePolicy emitFailurePolicy;
+  private final DeadLetters deadLetters;
 
   private final AtomicBoolean running = new AtomicBoolean();
   private volatile boolean stopRequested;
   private volatile CountDownLatch terminated = new CountDownLatch(0);
   private final Object backoffMonitor = new Object();
 
-  private final LongAdder processed = new LongAdder();
-  private final LongAdder emitted = new LongAdder();
+  final LongAdder processed = new LongAdder();
+  final LongAdder emitted = new LongAdder();
+  final LongAdder retried = new LongAdder();
+  final LongAdder deadLettered = new LongAdder();
+  final LongAdder timedOut = new LongAdder();
+  final LongAdder nacked = new LongAdder();
   private final LongAdder backendErrors = new LongAdder();
   private final LongAdder ackErrors = new LongAdder();
+  private final AtomicInteger inFlight = new AtomicInteger();
   private final Map<String, LongAdder> handlerErrors = new ConcurrentHashMap<>();
   private final Map<String, LongAdder> enqueueFailures = new ConcurrentHashMap<>();
   private final Map<String, LongAdder> unhandled = new ConcurrentHashMap<>();
@@ -101,19 +142,29 @@ public final class Spine implements AutoCloseable {
         b.maxSteps != null
             ? b.maxSteps
             : (backend instanceof Drainable ? DEFAULT_MAX_STEPS : Long.MAX_VALUE);
+    this.maxDepth = b.maxDepth;
     this.pollTimeout = b.pollTimeout;
     this.batchSize = b.batchSize;
     this.maxPullFailures = b.maxPullFailures;
     this.drainTimeout = b.drainTimeout;
     this.ownsBackend = b.ownsBackend;
-    Map<String, List<Organ>> byType = new LinkedHashMap<>();
+    this.concurrency = b.concurrency;
+    this.orderingKey = b.orderingKey;
+    this.emitFailurePolicy = b.emitFailurePolicy;
+    this.deadLetters = b.deadLetters != null ? b.deadLetters : new InMemoryDeadLetters();
+    List<OrganRuntime> list = new ArrayList<>();
+    Map<String, List<OrganRuntime>> byType = new LinkedHashMap<>();
     for (Organ organ : organs) {
+      OrganRuntime runtime =
+          new OrganRuntime(organ, b.organPolicies.getOrDefault(organ.name(), b.handlerPolicy));
+      list.add(runtime);
       for (String type : organ.listensTo()) {
-        byType.computeIfAbsent(type.strip(), t -> new ArrayList<>()).add(organ);
+        byType.computeIfAbsent(type.strip(), t -> new ArrayList<>()).add(runtime);
       }
     }
-    Map<String, Organ[]> table = new HashMap<>();
-    byType.forEach((type, list) -> table.put(type, list.toArray(new Organ[0])));
+    this.runtimes = List.copyOf(list);
+    Map<String, OrganRuntime[]> table = new HashMap<>();
+    byType.forEach((type, l) -> table.put(type, l.toArray(new OrganRuntime[0])));
     this.routes = table;
   }
 
@@ -131,14 +182,15 @@ public final class Spine implements AutoCloseable {
    * @return the statistics at the end of the run
    * @throws MaxStepsExceededException if more than {@code maxSteps} events were waiting
    * @throws BackendUnavailableException if the backend failed too many pulls in a row
-   * @throws SpineException if an emission was refused or an organ failed to start
+   * @throws SpineException if an emission was refused, an organ with the FAIL outcome failed,
+   *     or an organ failed to start
    * @throws IllegalStateException if the Spine is already running
    */
   public SpineStats run(Event... startEvents) {
     begin();
     try {
       enqueueStart(startEvents);
-      loop(backend instanceof Drainable d ? d : null);
+      new Run().loop();
       return stats();
     } finally {
       end();
@@ -159,7 +211,7 @@ public final class Spine implements AutoCloseable {
             () -> {
               try {
                 enqueueStart(startEvents);
-                loop(backend instanceof Drainable d ? d : null);
+                new Run().loop();
                 end();
                 result.complete(stats());
               } catch (Throwable t) {
@@ -168,14 +220,14 @@ public final class Spine implements AutoCloseable {
               }
             },
             "necrostack-spine");
-    thread.setDaemon(false);
     thread.start();
     return result;
   }
 
   /**
-   * Asks the Spine to stop: it pulls nothing more, finishes the event in hand, gives back the
-   * rest of its batch to the backend, and returns from {@code run}. Returns at once.
+   * Asks the Spine to stop: it pulls nothing more, finishes in-flight events (bounded by the
+   * drain timeout), gives back to the backend what it pulled but did not handle, and returns
+   * from {@code run}. Returns at once.
    */
   public void stop() {
     stopRequested = true;
@@ -185,14 +237,15 @@ public final class Spine implements AutoCloseable {
   }
 
   /**
-   * Stops the Spine and waits for it, at most the drain timeout; then closes the backend if
-   * the Spine owns it. Safe to call more than once.
+   * Stops the Spine and waits for it, at most the drain timeout plus a poll timeout; then
+   * closes the backend if the Spine owns it. Safe to call more than once.
    */
   @Override
   public void close() {
     stop();
     try {
-      if (!terminated.await(drainTimeout.toNanos(), TimeUnit.NANOSECONDS)) {
+      long wait = drainTimeout.plus(pollTimeout).plusSeconds(1).toNanos();
+      if (!terminated.await(wait, TimeUnit.NANOSECONDS)) {
         log.atWarn()
             .addKeyValue("drain_timeout_ms", drainTimeout.toMillis())
             .log("spine did not stop within the drain timeout");
@@ -205,6 +258,18 @@ public final class Spine implements AutoCloseable {
     }
   }
 
+  /**
+   * Registers a JVM shutdown hook that {@link #close() closes} this Spine: on SIGTERM or
+   * Ctrl-C it stops pulling, finishes in-flight events and gives back the rest.
+   *
+   * @return the hook's thread, for {@link Runtime#removeShutdownHook(Thread)}
+   */
+  public Thread installShutdownHook() {
+    Thread hook = new Thread(this::close, "necrostack-shutdown");
+    Runtime.getRuntime().addShutdownHook(hook);
+    return hook;
+  }
+
   /** Whether the Spine is processing events now. */
   public boolean isRunning() {
     return running.get();
@@ -212,6 +277,10 @@ public final class Spine implements AutoCloseable {
 
   /** A snapshot of the counters since the Spine was built. */
   public SpineStats stats() {
+    Map<String, OrganStats> timings = new LinkedHashMap<>();
+    for (OrganRuntime runtime : runtimes) {
+      timings.put(runtime.name, runtime.stats());
+    }
     return new SpineStats(
         processed.sum(),
         emitted.sum(),
@@ -219,7 +288,18 @@ public final class Spine implements AutoCloseable {
         snapshot(enqueueFailures),
         backendErrors.sum(),
         ackErrors.sum(),
-        snapshot(unhandled));
+        snapshot(unhandled),
+        retried.sum(),
+        deadLettered.sum(),
+        timedOut.sum(),
+        nacked.sum(),
+        inFlight.get(),
+        timings);
+  }
+
+  /** Where this Spine keeps the events it gave up on. */
+  public DeadLetters deadLetters() {
+    return deadLetters;
   }
 
   /** The registered organs, in registration order. */
@@ -267,6 +347,7 @@ public final class Spine implements AutoCloseable {
     log.atInfo()
         .addKeyValue("organs", organs.size())
         .addKeyValue("backend", backend)
+        .addKeyValue("concurrency", concurrency)
         .addKeyValue("max_steps", maxSteps == Long.MAX_VALUE ? "off" : maxSteps)
         .log("spine started");
   }
@@ -287,6 +368,7 @@ public final class Spine implements AutoCloseable {
         .addKeyValue("processed", s.processed())
         .addKeyValue("emitted", s.emitted())
         .addKeyValue("handler_errors", s.totalHandlerErrors())
+        .addKeyValue("dead_lettered", s.deadLettered())
         .log("spine stopped");
     running.set(false);
     terminated.countDown();
@@ -302,228 +384,243 @@ public final class Spine implements AutoCloseable {
     }
   }
 
-  private void loop(Drainable drainable) {
-    long steps = 0;
-    int pullFailures = 0;
-    long backoff = BACKOFF_START_NANOS;
-    while (!stopRequested) {
-      if (drainable != null && drainable.isDrained()) {
+  /** The state of one run: its threads, its free slots, the tasks in flight. */
+  final class Run {
+    final Spine spine = Spine.this;
+    final ScheduledThreadPoolExecutor timer;
+    final Watchdog watchdog = new Watchdog();
+    private final ExecutorService workers;
+    private ExecutorService continuations;
+    private final Semaphore permits = new Semaphore(concurrency);
+    final Set<EventTask> waiting = ConcurrentHashMap.newKeySet();
+    private final Map<String, CompletableFuture<Void>> keyTails = new HashMap<>();
+    private final AtomicReference<Throwable> fatal = new AtomicReference<>();
+
+    Run() {
+      timer = new ScheduledThreadPoolExecutor(1, daemon("necrostack-timer"));
+      timer.setRemoveOnCancelPolicy(true);
+      long shortest = Long.MAX_VALUE;
+      for (OrganRuntime runtime : runtimes) {
+        if (runtime.timeoutNanos > 0 && !runtime.async) {
+          shortest = Math.min(shortest, runtime.timeoutNanos);
+        }
+      }
+      if (shortest != Long.MAX_VALUE) {
+        long period = Math.max(TimeUnit.MILLISECONDS.toNanos(5),
+            Math.min(TimeUnit.SECONDS.toNanos(1), shortest / 10));
+        timer.scheduleAtFixedRate(watchdog, period, period, TimeUnit.NANOSECONDS);
+      }
+      workers = concurrency > 1 ? newWorkers(concurrency) : null;
+    }
+
+    boolean stopping() {
+      return stopRequested || fatal.get() != null;
+    }
+
+    void fail(Throwable t) {
+      if (fatal.compareAndSet(null, t)) {
+        stopRequested = true;
+      }
+    }
+
+    void execute(Runnable task) {
+      if (workers != null) {
+        workers.execute(task);
         return;
       }
-      if (steps >= maxSteps) {
-        checkMaxSteps(drainable);
-        continue;
+      synchronized (this) {
+        if (continuations == null) {
+          continuations = Executors.newSingleThreadExecutor(daemon("necrostack-retry"));
+        }
       }
-      List<Delivery> batch;
+      continuations.execute(task);
+    }
+
+    void complete(EventTask task) {
+      inFlight.decrementAndGet();
+      permits.release();
+      if (task.done != null) {
+        task.done.complete(null);
+      }
+    }
+
+    void loop() {
+      Drainable drainable = backend instanceof Drainable d ? d : null;
+      long steps = 0;
+      int pullFailures = 0;
+      long backoff = BACKOFF_START_NANOS;
       try {
-        batch = backend.pull((int) Math.min(batchSize, maxSteps - steps), pollTimeout);
-        pullFailures = 0;
-        backoff = BACKOFF_START_NANOS;
+        while (!stopping()) {
+          if (drainable != null && inFlight.get() == 0 && drainable.isDrained()) {
+            break;
+          }
+          if (steps >= maxSteps) {
+            awaitIdle(drainTimeout);
+            if (stopping() || (drainable != null && drainable.isDrained())) {
+              break;
+            }
+            checkMaxSteps(drainable);
+            continue;
+          }
+          if (!permits.tryAcquire(pollTimeout.toNanos(), TimeUnit.NANOSECONDS)) {
+            continue;
+          }
+          int slots = 1 + permits.drainPermits();
+          int want = (int) Math.min(Math.min(batchSize, slots), maxSteps - steps);
+          permits.release(slots - want);
+          List<Delivery> batch;
+          try {
+            batch = backend.pull(want, pollTimeout);
+            pullFailures = 0;
+            backoff = BACKOFF_START_NANOS;
+          } catch (RuntimeException e) {
+            permits.release(want);
+            backendErrors.increment();
+            pullFailures++;
+            log.atWarn()
+                .addKeyValue("error", e.toString())
+                .addKeyValue("consecutive_failures", pullFailures)
+                .log("backend pull failed");
+            if (pullFailures >= maxPullFailures) {
+              throw new BackendUnavailableException(pullFailures, e);
+            }
+            pause(backoff);
+            backoff = Math.min(backoff * 2, BACKOFF_MAX_NANOS);
+            continue;
+          }
+          permits.release(want - batch.size());
+          for (int i = 0, n = batch.size(); i < n; i++) {
+            if (stopping()) {
+              backend.release(batch.subList(i, n));
+              permits.release(n - i);
+              break;
+            }
+            steps++;
+            dispatch(batch.get(i));
+          }
+        }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        return;
-      } catch (RuntimeException e) {
-        backendErrors.increment();
-        pullFailures++;
-        log.atWarn()
-            .addKeyValue("error", e.toString())
-            .addKeyValue("consecutive_failures", pullFailures)
-            .log("backend pull failed");
-        if (pullFailures >= maxPullFailures) {
-          throw new BackendUnavailableException(pullFailures, e);
-        }
-        pause(backoff);
-        backoff = Math.min(backoff * 2, BACKOFF_MAX_NANOS);
-        continue;
+        stopRequested = true;
+      } finally {
+        shutDown();
       }
-      for (int i = 0, n = batch.size(); i < n; i++) {
-        if (stopRequested || Thread.currentThread().isInterrupted()) {
-          backend.release(batch.subList(i, n));
-          return;
-        }
-        steps++;
-        process(batch.get(i));
+      Throwable failure = fatal.get();
+      if (failure instanceof RuntimeException re) {
+        throw re;
+      }
+      if (failure instanceof Error err) {
+        throw err;
+      }
+      if (failure != null) {
+        throw new SpineException("spine failed: " + failure, failure);
       }
     }
-  }
 
-  /** Called with {@code maxSteps} events processed: fails if more are waiting. */
-  private void checkMaxSteps(Drainable drainable) {
-    if (drainable != null) {
-      // Not drained (checked just before): events are waiting.
-      throw new MaxStepsExceededException(maxSteps);
-    }
-    List<Delivery> next;
-    try {
-      next = backend.pull(1, pollTimeout);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      stopRequested = true;
-      return;
-    }
-    if (!next.isEmpty()) {
-      backend.release(next);
-      throw new MaxStepsExceededException(maxSteps);
-    }
-  }
-
-  private void pause(long nanos) {
-    long deadline = System.nanoTime() + nanos;
-    synchronized (backoffMonitor) {
-      long left;
-      while (!stopRequested && (left = deadline - System.nanoTime()) > 0) {
-        try {
-          TimeUnit.NANOSECONDS.timedWait(backoffMonitor, left);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          stopRequested = true;
-        }
-      }
-    }
-  }
-
-  // --------------------------------------------------------------- one event
-
-  private void process(Delivery delivery) {
-    Event event = delivery.event();
-    Organ[] targets = routes.get(event.eventType());
-    if (targets == null) {
-      countUnhandled(event);
-      settle(delivery, List.of());
-      return;
-    }
-    List<Event> out = List.of();
-    Stamp stamp = null;
-    for (Organ organ : targets) {
-      Emission emission;
-      try {
-        emission = invoke(organ, event);
-      } catch (InterruptedException e) {
-        // Stopping mid-handling: give the event back whole; it is not handled.
-        Thread.currentThread().interrupt();
-        backend.release(List.of(delivery));
-        return;
-      } catch (Throwable t) {
-        if (t instanceof VirtualMachineError vme) {
-          backend.release(List.of(delivery));
-          throw vme;
-        }
-        handlerFailed(organ, event, t);
-        continue;
-      }
-      if (emission == null) {
-        continue;
-      }
-      if (stamp == null) {
-        stamp = new Stamp(event);
-      }
-      try {
-        out = collect(organ, emission, stamp, out);
-      } catch (UndeclaredEmissionException e) {
-        handlerFailed(organ, event, e);
-      }
-    }
-    settle(delivery, out);
-    if (log.isDebugEnabled()) {
-      log.atDebug()
-          .addKeyValue("event_id", event.id())
-          .addKeyValue("event_type", event.eventType())
-          .addKeyValue("emitted", out.size())
-          .log("event handled");
-    }
-  }
-
-  private static Emission invoke(Organ organ, Event event) throws Exception {
-    if (organ instanceof AsyncOrgan async) {
-      CompletionStage<Emission> stage = async.handleAsync(event);
-      if (stage == null) {
-        throw new NullPointerException(
-            "organ '" + organ.name() + "' returned a null CompletionStage");
-      }
-      try {
-        return stage.toCompletableFuture().get();
-      } catch (ExecutionException e) {
-        Throwable cause = e.getCause();
-        if (cause instanceof Exception ex) {
-          throw ex;
-        }
-        throw e;
-      }
-    }
-    return organ.handle(event);
-  }
-
-  /** Adds an organ's emission to the event's output, all or nothing for that organ. */
-  private static List<Event> collect(Organ organ, Emission emission, Stamp stamp, List<Event> out)
-      throws UndeclaredEmissionException {
-    Set<String> declared = organ.emits();
-    if (emission instanceof Event single) {
-      checkDeclared(organ, declared, single);
-      List<Event> grown = out.isEmpty() ? new ArrayList<>(2) : out;
-      grown.add(stamp.apply(single));
-      return grown;
-    }
-    List<Event> events = ((Emission.Events) emission).list();
-    if (events.isEmpty()) {
-      return out;
-    }
-    for (Event e : events) {
-      checkDeclared(organ, declared, e);
-    }
-    List<Event> grown = out.isEmpty() ? new ArrayList<>(events.size()) : out;
-    for (Event e : events) {
-      grown.add(stamp.apply(e));
-    }
-    return grown;
-  }
-
-  private static void checkDeclared(Organ organ, Set<String> declared, Event e)
-      throws UndeclaredEmissionException {
-    if (!declared.isEmpty() && !declared.contains(e.eventType())) {
-      throw new UndeclaredEmissionException(
-          "organ '" + organ.name() + "' emitted undeclared event type '" + e.eventType()
-              + "' (declared: " + declared + ")");
-    }
-  }
-
-  private void settle(Delivery delivery, List<Event> out) {
-    if (out.isEmpty()) {
-      try {
-        backend.ack(delivery);
-      } catch (RuntimeException e) {
-        ackFailed(delivery, e);
-      }
-      processed.increment();
-      return;
-    }
-    try {
-      backend.commit(delivery, out);
-    } catch (RuntimeException e) {
-      for (Event emittedEvent : out) {
-        enqueueFailures.computeIfAbsent(emittedEvent.eventType(), t -> new LongAdder())
-            .increment();
-      }
+    private void dispatch(Delivery delivery) {
+      inFlight.incrementAndGet();
       Event event = delivery.event();
-      log.atError()
-          .addKeyValue("event_id", event.id())
-          .addKeyValue("event_type", event.eventType())
-          .addKeyValue("emitted", out.size())
-          .addKeyValue("error", e.toString())
-          .log("backend refused emitted events; stopping, the event is given back");
-      try {
-        backend.release(List.of(delivery));
-      } catch (RuntimeException releaseError) {
-        e.addSuppressed(releaseError);
+      EventTask task = new EventTask(this, delivery, routes.get(event.eventType()));
+      String key = orderingKey == null ? null : orderingKey.apply(event);
+      if (key == null) {
+        start(task);
+        return;
       }
-      throw new SpineException(
-          "backend refused the " + out.size() + " event(s) emitted while handling "
-              + event.eventType() + " " + event.id() + ": " + e.getMessage(), e);
+      CompletableFuture<Void> done = new CompletableFuture<>();
+      task.done = done;
+      CompletableFuture<Void> previous;
+      synchronized (keyTails) {
+        previous = keyTails.put(key, done);
+      }
+      done.whenComplete((v, t) -> {
+        synchronized (keyTails) {
+          keyTails.remove(key, done);
+        }
+      });
+      if (previous == null || previous.isDone()) {
+        start(task);
+      } else {
+        previous.whenComplete((v, t) -> execute(task));
+      }
     }
-    processed.increment();
-    emitted.add(out.size());
+
+    private void start(EventTask task) {
+      if (workers == null) {
+        task.run(); // concurrency 1: on the loop thread, no hand-off
+      } else {
+        workers.execute(task);
+      }
+    }
+
+    /** Called with {@code maxSteps} events processed and nothing in flight. */
+    private void checkMaxSteps(Drainable drainable) throws InterruptedException {
+      if (drainable != null) {
+        throw new MaxStepsExceededException(maxSteps); // not drained: events are waiting
+      }
+      List<Delivery> next = backend.pull(1, pollTimeout);
+      if (!next.isEmpty()) {
+        backend.release(next);
+        throw new MaxStepsExceededException(maxSteps);
+      }
+    }
+
+    /** Waits until nothing is in flight, at most the timeout; true if it got there. */
+    private boolean awaitIdle(Duration timeout) throws InterruptedException {
+      if (permits.tryAcquire(concurrency, timeout.toNanos(), TimeUnit.NANOSECONDS)) {
+        permits.release(concurrency);
+        return true;
+      }
+      return false;
+    }
+
+    private void shutDown() {
+      for (EventTask task : waiting) {
+        task.cancelWaiting(); // a retry not yet due gives its event back
+      }
+      boolean idle;
+      try {
+        idle = awaitIdle(drainTimeout);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        idle = false;
+      }
+      if (!idle) {
+        log.atWarn()
+            .addKeyValue("in_flight", inFlight.get())
+            .addKeyValue("drain_timeout_ms", drainTimeout.toMillis())
+            .log("in-flight events did not finish within the drain timeout;"
+                + " they stay unsettled with the backend");
+      }
+      timer.shutdownNow();
+      if (workers != null) {
+        workers.shutdown();
+      }
+      synchronized (this) {
+        if (continuations != null) {
+          continuations.shutdown();
+        }
+      }
+    }
+
+    private void pause(long nanos) {
+      long deadline = System.nanoTime() + nanos;
+      synchronized (backoffMonitor) {
+        long left;
+        while (!stopping() && (left = deadline - System.nanoTime()) > 0) {
+          try {
+            TimeUnit.NANOSECONDS.timedWait(backoffMonitor, left);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            stopRequested = true;
+          }
+        }
+      }
+    }
   }
 
-  private void ackFailed(Delivery delivery, RuntimeException e) {
+  // ------------------------------------------------------------- bookkeeping
+
+  void ackFailed(Delivery delivery, RuntimeException e) {
     ackErrors.increment();
     if (e instanceof BackendException || e instanceof IllegalStateException) {
       log.atWarn()
@@ -536,18 +633,35 @@ public final class Spine implements AutoCloseable {
     throw e;
   }
 
-  private void handlerFailed(Organ organ, Event event, Throwable t) {
-    handlerErrors.computeIfAbsent(organ.name(), n -> new LongAdder()).increment();
+  void handlerFailed(String organ, Event event, Throwable t, int attempts) {
+    handlerErrors.computeIfAbsent(organ, n -> new LongAdder()).increment();
     log.atWarn()
         .setCause(t)
         .addKeyValue("event_id", event.id())
         .addKeyValue("event_type", event.eventType())
-        .addKeyValue("organ", organ.name())
+        .addKeyValue("organ", organ)
+        .addKeyValue("attempt", attempts)
         .addKeyValue("error", t.toString())
         .log("handler failed");
   }
 
-  private void countUnhandled(Event event) {
+  void deadLetter(DeadLetter letter) {
+    deadLetters.add(letter);
+    deadLettered.increment();
+    log.atWarn()
+        .addKeyValue("event_id", letter.event().id())
+        .addKeyValue("event_type", letter.event().eventType())
+        .addKeyValue("organ", letter.organ())
+        .addKeyValue("reason", letter.reason())
+        .addKeyValue("error", letter.errorMessage())
+        .log("event dead-lettered");
+  }
+
+  void countEnqueueFailure(String eventType) {
+    enqueueFailures.computeIfAbsent(eventType, t -> new LongAdder()).increment();
+  }
+
+  void countUnhandled(Event event) {
     LongAdder[] created = new LongAdder[1];
     LongAdder count =
         unhandled.computeIfAbsent(
@@ -572,44 +686,36 @@ public final class Spine implements AutoCloseable {
     return copy;
   }
 
-  /** Derives the metadata of events emitted while handling one cause, computed once. */
-  private static final class Stamp {
-    private final String causeId;
-    private final String correlationId;
-    private final String depth;
+  private static ThreadFactory daemon(String name) {
+    AtomicInteger n = new AtomicInteger();
+    return r -> {
+      Thread t = new Thread(r, name + "-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
+  }
 
-    Stamp(Event cause) {
-      this.causeId = cause.id().toString();
-      this.correlationId = cause.metadata().getOrDefault(Event.CORRELATION_ID, causeId);
-      this.depth = Integer.toString(cause.depth() + 1);
-    }
-
-    Event apply(Event e) {
-      Map<String, String> own = e.metadata();
-      Map<String, String> metadata;
-      if (own.isEmpty()) {
-        metadata =
-            Map.of(
-                Event.CORRELATION_ID, correlationId,
-                Event.CAUSATION_ID, causeId,
-                Event.DEPTH, depth);
-      } else {
-        metadata = new HashMap<>(own);
-        metadata.putIfAbsent(Event.CORRELATION_ID, correlationId);
-        metadata.put(Event.CAUSATION_ID, causeId);
-        metadata.put(Event.DEPTH, depth);
-      }
-      return new Event(e.id(), e.timestamp(), e.eventType(), e.payload(), metadata);
+  /**
+   * Workers for concurrency above one: a virtual thread per event on JDK 21+, else a fixed
+   * pool. The project compiles for Java 17, where the virtual-thread factory method does not
+   * exist, so it is looked up once by name; the semaphore, not the executor, bounds
+   * concurrency.
+   */
+  private static ExecutorService newWorkers(int concurrency) {
+    try {
+      MethodHandle factory = MethodHandles.publicLookup().findStatic(Executors.class,
+          "newVirtualThreadPerTaskExecutor", MethodType.methodType(ExecutorService.class));
+      return (ExecutorService) factory.invokeExact();
+    } catch (NoSuchMethodException | IllegalAccessException e) {
+      return Executors.newFixedThreadPool(concurrency, daemon("necrostack-worker"));
+    } catch (Throwable t) {
+      throw new IllegalStateException("cannot create virtual-thread executor", t);
     }
   }
 
-  /** An organ emitted a type it did not declare. */
-  private static final class UndeclaredEmissionException extends Exception {
-    private static final long serialVersionUID = 1L;
-
-    UndeclaredEmissionException(String message) {
-      super(message, null, false, false);
-    }
+  /** The ordering key of an event from its {@value #ORDERING_KEY} metadata, or null. */
+  public static String metadataOrderingKey(Event event) {
+    return event.metadata().get(ORDERING_KEY);
   }
 
   // ------------------------------------------------------------------ builder
@@ -626,8 +732,67 @@ public final class Spine implements AutoCloseable {
     private int maxPullFailures = DEFAULT_MAX_PULL_FAILURES;
     private Duration drainTimeout = DEFAULT_DRAIN_TIMEOUT;
     private boolean ownsBackend;
+    private int concurrency = 1;
+    private Function<Event, String> orderingKey;
+    private int maxDepth = DEFAULT_MAX_DEPTH;
+    private HandlerPolicy handlerPolicy = HandlerPolicy.DEFAULT;
+    private final Map<String, HandlerPolicy> organPolicies = new HashMap<>();
+    private EmitFailurePolicy emitFailurePolicy = EmitFailurePolicy.FAIL;
+    private DeadLetters deadLetters;
 
     private Builder() {}
+
+    /**
+     * How many events may be in flight at once; default 1 (strict FIFO). Above 1, events run
+     * on virtual threads where the JDK has them, else on a pool of that many threads.
+     */
+    public Builder concurrency(int concurrency) {
+      this.concurrency = concurrency;
+      return this;
+    }
+
+    /**
+     * Events with the same key are handled one at a time, in arrival order, whatever the
+     * concurrency; a null key means no constraint. Default: none. {@code
+     * Spine::metadataOrderingKey} reads the {@value #ORDERING_KEY} metadata.
+     */
+    public Builder orderingKey(Function<Event, String> orderingKey) {
+      this.orderingKey = orderingKey;
+      return this;
+    }
+
+    /**
+     * The deepest chain allowed: an emitted event whose depth exceeds it is dead-lettered with
+     * reason "max depth exceeded". Default {@value #DEFAULT_MAX_DEPTH}.
+     */
+    public Builder maxDepth(int maxDepth) {
+      this.maxDepth = maxDepth;
+      return this;
+    }
+
+    /** The policy of every organ without its own; default {@link HandlerPolicy#DEFAULT}. */
+    public Builder handlerPolicy(HandlerPolicy policy) {
+      this.handlerPolicy = policy;
+      return this;
+    }
+
+    /** The policy of one organ, by name, overriding the Spine-wide one. */
+    public Builder organPolicy(String organName, HandlerPolicy policy) {
+      organPolicies.put(organName, policy);
+      return this;
+    }
+
+    /** What to do when the backend refuses emitted events; default {@link EmitFailurePolicy#FAIL}. */
+    public Builder emitFailurePolicy(EmitFailurePolicy policy) {
+      this.emitFailurePolicy = policy;
+      return this;
+    }
+
+    /** Where dead letters go; default a new {@link InMemoryDeadLetters}. */
+    public Builder deadLetters(DeadLetters deadLetters) {
+      this.deadLetters = deadLetters;
+      return this;
+    }
 
     /** Adds organs, called in the order added. */
     public Builder organs(Organ... organs) {
@@ -676,7 +841,7 @@ public final class Spine implements AutoCloseable {
       return this;
     }
 
-    /** How long {@link Spine#close()} waits for in-flight work; default 30 s. */
+    /** How long stopping waits for in-flight work; default 30 s. */
     public Builder drainTimeout(Duration drainTimeout) {
       this.drainTimeout = drainTimeout;
       return this;
@@ -717,7 +882,27 @@ public final class Spine implements AutoCloseable {
       if (drainTimeout == null || drainTimeout.isNegative()) {
         problems.add("drainTimeout must be zero or positive, got " + drainTimeout);
       }
+      if (concurrency < 1) {
+        problems.add("concurrency must be at least 1, got " + concurrency);
+      }
+      if (maxDepth < 1) {
+        problems.add("maxDepth must be at least 1, got " + maxDepth);
+      }
+      if (handlerPolicy == null) {
+        problems.add("handlerPolicy must not be null");
+      }
+      if (emitFailurePolicy == null) {
+        problems.add("emitFailurePolicy must not be null");
+      }
       OrganValidation.check(organs, problems);
+      for (Map.Entry<String, HandlerPolicy> e : organPolicies.entrySet()) {
+        if (e.getValue() == null) {
+          problems.add("organPolicy for '" + e.getKey() + "' must not be null");
+        }
+        if (organs.stream().noneMatch(o -> o != null && e.getKey().equals(o.name()))) {
+          problems.add("organPolicy names organ '" + e.getKey() + "', which is not registered");
+        }
+      }
       if (!problems.isEmpty()) {
         throw new IllegalArgumentException(
             "invalid Spine configuration: " + String.join("; ", problems));

@@ -1,5 +1,7 @@
 package io.necrostack.core;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -12,6 +14,12 @@ import java.util.Map;
  * @param backendErrors failed pulls
  * @param ackErrors failed acknowledgements (the event may be redelivered)
  * @param unhandled events no organ listens to, per event type (acked, not lost: counted)
+ * @param retried attempts scheduled again after a failure (handlings and commits)
+ * @param deadLettered events stored as dead letters
+ * @param timedOut handling attempts that exceeded their timeout
+ * @param nacked events given back to the backend by the NACK outcome
+ * @param inFlight events being handled at the time of the snapshot
+ * @param organs handling-time figures per organ name, in registration order
  */
 public record SpineStats(
     long processed,
@@ -20,13 +28,20 @@ public record SpineStats(
     Map<String, Long> enqueueFailures,
     long backendErrors,
     long ackErrors,
-    Map<String, Long> unhandled) {
+    Map<String, Long> unhandled,
+    long retried,
+    long deadLettered,
+    long timedOut,
+    long nacked,
+    int inFlight,
+    Map<String, OrganStats> organs) {
 
   /** Copies the maps. */
   public SpineStats {
     handlerErrors = Map.copyOf(handlerErrors);
     enqueueFailures = Map.copyOf(enqueueFailures);
     unhandled = Map.copyOf(unhandled);
+    organs = Collections.unmodifiableMap(new LinkedHashMap<>(organs));
   }
 
   /** Failed handlings across all organs. */

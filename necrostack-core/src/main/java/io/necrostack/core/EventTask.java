@@ -1,0 +1,436 @@
+package io.necrostack.core;
+
+import io.necrostack.backend.Backend;
+import io.necrostack.backend.DelayedRedelivery;
+import io.necrostack.backend.Delivery;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The handling of one delivery: its organs in order, each under its policy, then the commit.
+ *
+ * <p>A retry does not sleep: the task schedules its own continuation and returns its thread.
+ * An organ that succeeded is never re-run by the retry of a later organ: the continuation
+ * resumes at the failed organ with the emissions gathered so far.
+ */
+final class EventTask implements Runnable {
+  private static final int RUNNING = 0;
+  private static final int WAITING = 1;
+  private static final int DONE = 2;
+
+  private final Spine.Run run;
+  private final Delivery delivery;
+  private final Event event;
+  private final OrganRuntime[] targets;
+  /** Completes when the task is done; only created for events with an ordering key. */
+  CompletableFuture<Void> done;
+
+  private int index;
+  private int attempt;
+  private Instant firstFailure;
+  private List<Event> out = List.of();
+  private Stamp stamp;
+  private int commitAttempt;
+  private final AtomicInteger state = new AtomicInteger(RUNNING);
+  private final java.util.concurrent.atomic.AtomicBoolean completed =
+      new java.util.concurrent.atomic.AtomicBoolean();
+  private ScheduledFuture<?> wakeUp;
+
+  EventTask(Spine.Run run, Delivery delivery, OrganRuntime[] targets) {
+    this.run = run;
+    this.delivery = delivery;
+    this.event = delivery.event();
+    this.targets = targets;
+  }
+
+  @Override
+  public void run() {
+    try {
+      if (targets == null) {
+        run.spine.countUnhandled(event);
+        settle();
+        return;
+      }
+      while (index < targets.length) {
+        OrganRuntime organ = targets[index];
+        attempt++;
+        Throwable failure = null;
+        Emission emission = null;
+        long start = System.nanoTime();
+        try {
+          emission = invoke(organ);
+        } catch (Throwable t) {
+          failure = unwrap(t);
+        }
+        organ.record(System.nanoTime() - start);
+        if (failure == null && emission != null) {
+          try {
+            out = collect(organ, emission, out);
+          } catch (UndeclaredEmissionException e) {
+            failure = e;
+          }
+        }
+        if (failure != null && !failed(organ, failure)) {
+          return; // retry scheduled, event nacked, or the Spine is failing
+        }
+        index++;
+        attempt = 0;
+        firstFailure = null;
+      }
+      settle();
+    } catch (VirtualMachineError e) {
+      giveBack();
+      run.fail(e);
+      finish();
+      throw e;
+    } catch (RuntimeException e) {
+      // A bug in a policy or backend call: never lose the event over it.
+      giveBack();
+      run.fail(new SpineException("unexpected failure handling " + describe(), e));
+      finish();
+    }
+  }
+
+  private Emission invoke(OrganRuntime organ) throws Exception {
+    if (organ.async) {
+      CompletionStage<Emission> stage = ((AsyncOrgan) organ.organ).handleAsync(event);
+      if (stage == null) {
+        throw new NullPointerException("organ '" + organ.name + "' returned a null stage");
+      }
+      CompletableFuture<Emission> future = stage.toCompletableFuture();
+      if (organ.timeoutNanos <= 0) {
+        return future.get();
+      }
+      try {
+        return future.get(organ.timeoutNanos, TimeUnit.NANOSECONDS);
+      } catch (TimeoutException e) {
+        throw new HandlerTimeoutException(organ.name, organ.policy.timeout());
+      }
+    }
+    if (organ.timeoutNanos <= 0) {
+      return organ.organ.handle(event);
+    }
+    Watchdog.Invocation invocation = run.watchdog.begin(organ.timeoutNanos);
+    Emission emission;
+    try {
+      emission = organ.organ.handle(event);
+    } catch (Throwable t) {
+      if (run.watchdog.end(invocation)) {
+        throw new HandlerTimeoutException(organ.name, organ.policy.timeout());
+      }
+      throw t;
+    }
+    if (run.watchdog.end(invocation)) {
+      throw new HandlerTimeoutException(organ.name, organ.policy.timeout()); // late: discarded
+    }
+    return emission;
+  }
+
+  private static Throwable unwrap(Throwable t) {
+    if (t instanceof ExecutionException && t.getCause() != null) {
+      return t.getCause();
+    }
+    return t;
+  }
+
+  /**
+   * Applies the organ's policy to a failed attempt.
+   *
+   * @return true to go on with the next organ; false when this task is finished or waiting
+   */
+  private boolean failed(OrganRuntime organ, Throwable failure) {
+    if (failure instanceof VirtualMachineError vme) {
+      throw vme;
+    }
+    if (failure instanceof InterruptedException && run.stopping()) {
+      giveBack(); // stopping mid-handling: the event is not handled
+      finish();
+      return false;
+    }
+    Instant now = Instant.now();
+    if (firstFailure == null) {
+      firstFailure = now;
+    }
+    if (failure instanceof HandlerTimeoutException) {
+      run.spine.timedOut.increment();
+    }
+    HandlerPolicy policy = organ.policy;
+    if (policy.retry().shouldRetry(attempt, failure) && !run.stopping()) {
+      run.spine.retried.increment();
+      long delay = policy.retry().delayNanos(attempt);
+      run.spine.log.atInfo()
+          .addKeyValue("event_id", event.id())
+          .addKeyValue("event_type", event.eventType())
+          .addKeyValue("organ", organ.name)
+          .addKeyValue("attempt", attempt)
+          .addKeyValue("retry_in_ms", TimeUnit.NANOSECONDS.toMillis(delay))
+          .addKeyValue("error", failure.toString())
+          .log("handler failed; retry scheduled");
+      scheduleContinuation(delay);
+      return false;
+    }
+    run.spine.handlerFailed(organ.name, event, failure, attempt);
+    switch (policy.outcome()) {
+      case LOG -> {
+        return true;
+      }
+      case DEAD_LETTER -> {
+        run.spine.deadLetter(new DeadLetter(event, "handler failed", organ.name,
+            failure.getClass().getName(), failure.getMessage(), attempt, firstFailure, now));
+        return true;
+      }
+      case NACK -> {
+        String reason = "organ '" + organ.name + "' failed: " + failure;
+        Duration delay = policy.retry().nackDelay();
+        Backend backend = run.spine.backend;
+        if (!delay.isZero() && backend instanceof DelayedRedelivery delayed) {
+          delayed.nack(delivery, reason, delay);
+        } else {
+          backend.nack(delivery, reason);
+        }
+        run.spine.nacked.increment();
+        finish();
+        return false;
+      }
+      case FAIL -> {
+        giveBack();
+        run.fail(new SpineException("organ '" + organ.name + "' failed on " + describe()
+            + " and its policy is FAIL: " + failure, failure));
+        finish();
+        return false;
+      }
+      default -> throw new IllegalStateException("unknown outcome " + policy.outcome());
+    }
+  }
+
+  /** Re-enters {@link #run()} (or the commit) after the delay, on a worker. */
+  private void scheduleContinuation(long delayNanos) {
+    state.set(WAITING);
+    run.waiting.add(this);
+    wakeUp = run.timer.schedule(() -> {
+      if (state.compareAndSet(WAITING, RUNNING)) {
+        run.waiting.remove(this);
+        run.execute(this::resume);
+      }
+    }, delayNanos, TimeUnit.NANOSECONDS);
+  }
+
+  private void resume() {
+    if (index >= (targets == null ? 0 : targets.length)) {
+      settle();
+    } else {
+      run();
+    }
+  }
+
+  /** Called when the Spine stops: a waiting task gives its event back instead of waiting. */
+  void cancelWaiting() {
+    if (state.compareAndSet(WAITING, DONE)) {
+      if (wakeUp != null) {
+        wakeUp.cancel(false);
+      }
+      giveBack();
+      finish();
+    }
+  }
+
+  // ---------------------------------------------------------------- emissions
+
+  private List<Event> collect(OrganRuntime organ, Emission emission, List<Event> sofar)
+      throws UndeclaredEmissionException {
+    if (emission instanceof Event single) {
+      checkDeclared(organ, single);
+      Event stamped = stamp().apply(single);
+      if (stamped == null) {
+        return sofar;
+      }
+      List<Event> grown = sofar.isEmpty() ? new ArrayList<>(2) : sofar;
+      grown.add(stamped);
+      return grown;
+    }
+    List<Event> events = ((Emission.Events) emission).list();
+    for (Event e : events) {
+      checkDeclared(organ, e);
+    }
+    List<Event> grown = sofar;
+    for (Event e : events) {
+      Event stamped = stamp().apply(e);
+      if (stamped != null) {
+        if (grown.isEmpty()) {
+          grown = new ArrayList<>(events.size());
+        }
+        grown.add(stamped);
+      }
+    }
+    return grown;
+  }
+
+  private static void checkDeclared(OrganRuntime organ, Event e)
+      throws UndeclaredEmissionException {
+    Set<String> declared = organ.emits;
+    if (!declared.isEmpty() && !declared.contains(e.eventType())) {
+      throw new UndeclaredEmissionException("organ '" + organ.name
+          + "' emitted undeclared event type '" + e.eventType() + "' (declared: " + declared
+          + ")");
+    }
+  }
+
+  private Stamp stamp() {
+    if (stamp == null) {
+      stamp = new Stamp(event);
+    }
+    return stamp;
+  }
+
+  /** Derives the metadata of events emitted while handling one cause, computed once. */
+  private final class Stamp {
+    private final String causeId;
+    private final String correlationId;
+    private final int depth;
+    private final String depthText;
+
+    Stamp(Event cause) {
+      this.causeId = cause.id().toString();
+      this.correlationId = cause.metadata().getOrDefault(Event.CORRELATION_ID, causeId);
+      this.depth = cause.depth() + 1;
+      this.depthText = Integer.toString(depth);
+    }
+
+    /** The stamped event, or null if it went past the depth limit and was dead-lettered. */
+    Event apply(Event e) {
+      Map<String, String> own = e.metadata();
+      Map<String, String> metadata;
+      if (own.isEmpty()) {
+        metadata = Map.of(
+            Event.CORRELATION_ID, correlationId,
+            Event.CAUSATION_ID, causeId,
+            Event.DEPTH, depthText);
+      } else {
+        metadata = new HashMap<>(own);
+        metadata.putIfAbsent(Event.CORRELATION_ID, correlationId);
+        metadata.put(Event.CAUSATION_ID, causeId);
+        metadata.put(Event.DEPTH, depthText);
+      }
+      Event stamped = new Event(e.id(), e.timestamp(), e.eventType(), e.payload(), metadata);
+      if (depth > run.spine.maxDepth) {
+        Instant now = Instant.now();
+        run.spine.deadLetter(new DeadLetter(stamped, "max depth exceeded", null, null,
+            "depth " + depth + " is over maxDepth " + run.spine.maxDepth, 0, now, now));
+        return null;
+      }
+      return stamped;
+    }
+  }
+
+  // ---------------------------------------------------------------- settling
+
+  private void settle() {
+    Spine spine = run.spine;
+    if (out.isEmpty()) {
+      try {
+        spine.backend.ack(delivery);
+      } catch (RuntimeException e) {
+        spine.ackFailed(delivery, e);
+      }
+      spine.processed.increment();
+      finish();
+      return;
+    }
+    try {
+      spine.backend.commit(delivery, out);
+    } catch (RuntimeException e) {
+      commitAttempt++;
+      for (Event emitted : out) {
+        spine.countEnqueueFailure(emitted.eventType());
+      }
+      EmitFailurePolicy policy = spine.emitFailurePolicy;
+      if (policy.mode() == EmitFailurePolicy.Mode.RETRY
+          && policy.retry().shouldRetry(commitAttempt, e) && !run.stopping()) {
+        spine.retried.increment();
+        index = targets == null ? 0 : targets.length;
+        scheduleContinuation(policy.retry().delayNanos(commitAttempt));
+        return;
+      }
+      if (policy.mode() == EmitFailurePolicy.Mode.DEAD_LETTER) {
+        Instant now = Instant.now();
+        for (Event emitted : out) {
+          spine.deadLetter(new DeadLetter(emitted, "enqueue refused", null,
+              e.getClass().getName(), e.getMessage(), commitAttempt, now, now));
+        }
+        spine.log.atError()
+            .addKeyValue("event_id", event.id())
+            .addKeyValue("event_type", event.eventType())
+            .addKeyValue("emitted", out.size())
+            .addKeyValue("error", e.toString())
+            .log("backend refused emitted events; they are dead-lettered");
+        out = List.of();
+        settle();
+        return;
+      }
+      spine.log.atError()
+          .addKeyValue("event_id", event.id())
+          .addKeyValue("event_type", event.eventType())
+          .addKeyValue("emitted", out.size())
+          .addKeyValue("error", e.toString())
+          .log("backend refused emitted events; stopping, the event is given back");
+      giveBack();
+      run.fail(new SpineException("backend refused the " + out.size()
+          + " event(s) emitted while handling " + describe() + ": " + e.getMessage(), e));
+      finish();
+      return;
+    }
+    spine.processed.increment();
+    spine.emitted.add(out.size());
+    if (spine.log.isDebugEnabled()) {
+      spine.log.atDebug()
+          .addKeyValue("event_id", event.id())
+          .addKeyValue("event_type", event.eventType())
+          .addKeyValue("emitted", out.size())
+          .log("event handled");
+    }
+    finish();
+  }
+
+  private void giveBack() {
+    try {
+      run.spine.backend.release(List.of(delivery));
+    } catch (RuntimeException e) {
+      run.spine.log.atWarn()
+          .addKeyValue("event_id", event.id())
+          .addKeyValue("error", e.toString())
+          .log("could not give the event back; it stays unsettled with the backend");
+    }
+  }
+
+  private void finish() {
+    state.set(DONE);
+    if (completed.compareAndSet(false, true)) {
+      run.complete(this);
+    }
+  }
+
+  private String describe() {
+    return event.eventType() + " " + event.id();
+  }
+
+  /** An organ emitted a type it did not declare. */
+  static final class UndeclaredEmissionException extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    UndeclaredEmissionException(String message) {
+      super(message, null, false, false);
+    }
+  }
+}
