@@ -68,6 +68,7 @@ final class EventTask implements Runnable {
         attempt++;
         Throwable failure = null;
         Emission emission = null;
+        HandlingObserver.Scope scope = run.observe(event, organ.name);
         long start = System.nanoTime();
         try {
           emission = invoke(organ);
@@ -75,12 +76,16 @@ final class EventTask implements Runnable {
           failure = unwrap(t);
         }
         organ.record(System.nanoTime() - start);
+        int before = out.size();
         if (failure == null && emission != null) {
           try {
-            out = collect(organ, emission, out);
+            out = collect(organ, emission, out, scope == null ? Map.of() : run.extra(scope));
           } catch (UndeclaredEmissionException e) {
             failure = e;
           }
+        }
+        if (scope != null) {
+          run.observed(scope, failure, failure == null ? out.subList(before, out.size()) : null);
         }
         if (failure != null && !failed(organ, failure)) {
           return; // retry scheduled, event nacked, or the Spine is failing
@@ -248,11 +253,11 @@ final class EventTask implements Runnable {
 
   // ---------------------------------------------------------------- emissions
 
-  private List<Event> collect(OrganRuntime organ, Emission emission, List<Event> sofar)
-      throws UndeclaredEmissionException {
+  private List<Event> collect(OrganRuntime organ, Emission emission, List<Event> sofar,
+      Map<String, String> extra) throws UndeclaredEmissionException {
     if (emission instanceof Event single) {
       checkDeclared(organ, single);
-      Event stamped = stamp().apply(single);
+      Event stamped = stamp().apply(single, extra);
       if (stamped == null) {
         return sofar;
       }
@@ -266,7 +271,7 @@ final class EventTask implements Runnable {
     }
     List<Event> grown = sofar;
     for (Event e : events) {
-      Event stamped = stamp().apply(e);
+      Event stamped = stamp().apply(e, extra);
       if (stamped != null) {
         if (grown.isEmpty()) {
           grown = new ArrayList<>(events.size());
@@ -309,10 +314,16 @@ final class EventTask implements Runnable {
     }
 
     /** The stamped event, or null if it went past the depth limit and was dead-lettered. */
-    Event apply(Event e) {
+    Event apply(Event e, Map<String, String> extra) {
       Map<String, String> own = e.metadata();
       Map<String, String> metadata;
-      if (own.isEmpty()) {
+      if (!extra.isEmpty()) {
+        metadata = new HashMap<>(extra);
+        metadata.putAll(own);
+        metadata.putIfAbsent(Event.CORRELATION_ID, correlationId);
+        metadata.put(Event.CAUSATION_ID, causeId);
+        metadata.put(Event.DEPTH, depthText);
+      } else if (own.isEmpty()) {
         metadata = Map.of(
             Event.CORRELATION_ID, correlationId,
             Event.CAUSATION_ID, causeId,

@@ -2,6 +2,7 @@ package io.necrostack.core;
 
 import io.necrostack.backend.Backend;
 import io.necrostack.backend.BackendException;
+import io.necrostack.backend.BackendHealth;
 import io.necrostack.backend.Delivery;
 import io.necrostack.backend.Drainable;
 import java.lang.invoke.MethodHandle;
@@ -116,6 +117,9 @@ public final class Spine implements AutoCloseable {
   private final Function<Event, String> orderingKey;
   final EmitFailurePolicy emitFailurePolicy;
   private final DeadLetters deadLetters;
+  private final List<HandlingObserver> observers;
+  private volatile long lastEventNanos;
+  private volatile String lastError;
 
   private final AtomicBoolean running = new AtomicBoolean();
   private volatile boolean stopRequested;
@@ -152,6 +156,7 @@ public final class Spine implements AutoCloseable {
     this.orderingKey = b.orderingKey;
     this.emitFailurePolicy = b.emitFailurePolicy;
     this.deadLetters = b.deadLetters != null ? b.deadLetters : new InMemoryDeadLetters();
+    this.observers = List.copyOf(b.observers);
     List<OrganRuntime> list = new ArrayList<>();
     Map<String, List<OrganRuntime>> byType = new LinkedHashMap<>();
     for (Organ organ : organs) {
@@ -297,6 +302,22 @@ public final class Spine implements AutoCloseable {
         timings);
   }
 
+  /**
+   * The Spine's health: running, the backend's health, the last error and the time since
+   * the last event. Suitable for a liveness or readiness probe; never throws.
+   */
+  public SpineHealth health() {
+    BackendHealth backendHealth;
+    try {
+      backendHealth = backend.health();
+    } catch (RuntimeException e) {
+      backendHealth = BackendHealth.down("health check failed: " + e, Map.of());
+    }
+    long last = lastEventNanos;
+    Duration since = last == 0 ? null : Duration.ofNanos(System.nanoTime() - last);
+    return new SpineHealth(running.get(), backendHealth, lastError, since);
+  }
+
   /** Where this Spine keeps the events it gave up on. */
   public DeadLetters deadLetters() {
     return deadLetters;
@@ -436,6 +457,58 @@ public final class Spine implements AutoCloseable {
       continuations.execute(task);
     }
 
+    /** Starts the observers' scope of one handling, or null when there are no observers. */
+    HandlingObserver.Scope observe(Event event, String organ) {
+      if (observers.isEmpty()) {
+        return null;
+      }
+      if (observers.size() == 1) {
+        return safeBegin(observers.get(0), event, organ);
+      }
+      List<HandlingObserver.Scope> scopes = new ArrayList<>(observers.size());
+      for (HandlingObserver observer : observers) {
+        scopes.add(safeBegin(observer, event, organ));
+      }
+      return new CompositeScope(scopes);
+    }
+
+    private HandlingObserver.Scope safeBegin(HandlingObserver o, Event event, String organ) {
+      try {
+        HandlingObserver.Scope scope = o.begin(event, organ);
+        return scope == null ? HandlingObserver.Scope.NONE : scope;
+      } catch (RuntimeException e) {
+        observerFailed(e);
+        return HandlingObserver.Scope.NONE;
+      }
+    }
+
+    Map<String, String> extra(HandlingObserver.Scope scope) {
+      try {
+        return scope.emittedMetadata();
+      } catch (RuntimeException e) {
+        observerFailed(e);
+        return Map.of();
+      }
+    }
+
+    void observed(HandlingObserver.Scope scope, Throwable failure, List<Event> emitted) {
+      try {
+        if (failure == null) {
+          scope.success(List.copyOf(emitted));
+        } else {
+          scope.failure(failure);
+        }
+      } catch (RuntimeException e) {
+        observerFailed(e);
+      } finally {
+        try {
+          scope.close();
+        } catch (RuntimeException e) {
+          observerFailed(e);
+        }
+      }
+    }
+
     void complete(EventTask task) {
       inFlight.decrementAndGet();
       permits.release();
@@ -476,6 +549,7 @@ public final class Spine implements AutoCloseable {
           } catch (RuntimeException e) {
             permits.release(want);
             backendErrors.increment();
+            lastError = "pull failed: " + e;
             pullFailures++;
             log.atWarn()
                 .addKeyValue("error", e.toString())
@@ -519,6 +593,7 @@ public final class Spine implements AutoCloseable {
 
     private void dispatch(Delivery delivery) {
       inFlight.incrementAndGet();
+      lastEventNanos = System.nanoTime();
       Event event = delivery.event();
       EventTask task = new EventTask(this, delivery, routes.get(event.eventType()));
       String key = orderingKey == null ? null : orderingKey.apply(event);
@@ -635,6 +710,7 @@ public final class Spine implements AutoCloseable {
 
   void handlerFailed(String organ, Event event, Throwable t, int attempts) {
     handlerErrors.computeIfAbsent(organ, n -> new LongAdder()).increment();
+    lastError = "organ '" + organ + "' failed: " + t;
     log.atWarn()
         .setCause(t)
         .addKeyValue("event_id", event.id())
@@ -655,6 +731,49 @@ public final class Spine implements AutoCloseable {
         .addKeyValue("reason", letter.reason())
         .addKeyValue("error", letter.errorMessage())
         .log("event dead-lettered");
+  }
+
+  private void observerFailed(RuntimeException e) {
+    log.atWarn().addKeyValue("error", e.toString()).log("handling observer failed; ignored");
+  }
+
+  /** Several observers' scopes as one. */
+  private static final class CompositeScope implements HandlingObserver.Scope {
+    private final List<HandlingObserver.Scope> scopes;
+
+    CompositeScope(List<HandlingObserver.Scope> scopes) {
+      this.scopes = scopes;
+    }
+
+    @Override
+    public Map<String, String> emittedMetadata() {
+      Map<String, String> all = new HashMap<>();
+      for (HandlingObserver.Scope scope : scopes) {
+        all.putAll(scope.emittedMetadata());
+      }
+      return all;
+    }
+
+    @Override
+    public void success(List<Event> emitted) {
+      for (HandlingObserver.Scope scope : scopes) {
+        scope.success(emitted);
+      }
+    }
+
+    @Override
+    public void failure(Throwable error) {
+      for (HandlingObserver.Scope scope : scopes) {
+        scope.failure(error);
+      }
+    }
+
+    @Override
+    public void close() {
+      for (int i = scopes.size() - 1; i >= 0; i--) {
+        scopes.get(i).close(); // reverse order, as nested scopes close
+      }
+    }
   }
 
   void countEnqueueFailure(String eventType) {
@@ -739,8 +858,15 @@ public final class Spine implements AutoCloseable {
     private final Map<String, HandlerPolicy> organPolicies = new HashMap<>();
     private EmitFailurePolicy emitFailurePolicy = EmitFailurePolicy.FAIL;
     private DeadLetters deadLetters;
+    private final List<HandlingObserver> observers = new ArrayList<>();
 
     private Builder() {}
+
+    /** Adds an observer called around every handling (tracing, metrics); none by default. */
+    public Builder observer(HandlingObserver observer) {
+      observers.add(Objects.requireNonNull(observer, "observer == null"));
+      return this;
+    }
 
     /**
      * How many events may be in flight at once; default 1 (strict FIFO). Above 1, events run
