@@ -163,7 +163,12 @@ final class Payloads {
     }
     if (n instanceof Long l) {
       bound[0] += 20;
-      return (l == (int) (long) l) ? Integer.valueOf((int) (long) l) : l;
+      // Not a conditional expression: Integer and Long operands would both be promoted to long,
+      // boxing a small value back into a Long, which reads back from JSON as an Integer.
+      if (l == (int) (long) l) {
+        return Integer.valueOf((int) (long) l);
+      }
+      return l;
     }
     if (n instanceof Short || n instanceof Byte) {
       bound[0] += 6;
