@@ -291,7 +291,14 @@ final class EventJson {
       }
       case VALUE_NUMBER_FLOAT -> {
         bound[0] += 26;
-        return p.getDoubleValue();
+        double d = p.getDoubleValue();
+        if (Double.isInfinite(d)) {
+          // 1e400 overflows a double; an event may not hold what JSON cannot write back.
+          throw new EventValidationException(
+              "payload",
+              "number " + shorten(p.getString()) + " is out of range; numbers must be finite");
+        }
+        return d;
       }
       case VALUE_TRUE -> {
         bound[0] += 5;

@@ -93,6 +93,10 @@ final class Payloads {
       if (!(key instanceof String name)) {
         throw new BadValue("keys must be strings, got " + describe(key));
       }
+      if (hasUnpairedSurrogate(name)) {
+        // Written as an escape, but a reader that checks names (Jackson) refuses to read it back.
+        throw new BadValue("key '" + name + "' holds an unpaired surrogate (not valid Unicode)");
+      }
       bound[0] += 6L * name.length() + 4;
       try {
         copy.put(name, freezeValue(entry.getValue(), bound, depth + 1));
@@ -194,6 +198,22 @@ final class Payloads {
       return d;
     }
     throw new BadValue("unsupported number type " + n.getClass().getName());
+  }
+
+  private static boolean hasUnpairedSurrogate(String s) {
+    for (int i = 0, n = s.length(); i < n; i++) {
+      char c = s.charAt(i);
+      if (Character.isHighSurrogate(c)) {
+        if (i + 1 < n && Character.isLowSurrogate(s.charAt(i + 1))) {
+          i++;
+        } else {
+          return true;
+        }
+      } else if (Character.isLowSurrogate(c)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static String describe(Object key) {

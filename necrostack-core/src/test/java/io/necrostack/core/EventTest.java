@@ -337,6 +337,20 @@ class EventTest {
     }
 
     @Test
+    void unpairedSurrogatesRoundTripInValuesButAreRefusedInKeys() {
+      Event event = Event.of("X", Map.of("k", List.of("a\uD800b", "\uDC00", "x\uD800")));
+      assertThat(Event.fromJson(event.toJson())).isEqualTo(event);
+      EventValidationException e =
+          invalid(() -> Event.of("X", Map.of("m", Map.of("a\uD800b", 1))));
+      assertThat(e.field()).isEqualTo("payload.m");
+      assertThat(e.reason()).contains("surrogate");
+      assertThat(invalid(() -> Event.of("X", Map.of("\uDC00", 1))).field()).isEqualTo("payload");
+      // A proper pair is fine in a key.
+      Event emoji = Event.of("X", Map.of("\uD83D\uDC7B", 1));
+      assertThat(Event.fromJson(emoji.toJson())).isEqualTo(emoji);
+    }
+
+    @Test
     void rejectsAMapCycle() {
       Map<String, Object> cyclic = new HashMap<>();
       cyclic.put("self", cyclic);
