@@ -194,6 +194,11 @@ final class Payloads {
       return b.bitLength() < 64 ? (Object) b.longValue() : b;
     }
     if (n instanceof BigDecimal d) {
+      if (Double.isInfinite(d.doubleValue())) {
+        // Written as e.g. 1E+400, which JSON readers (Python's too) take for infinity.
+        throw new BadValue("number " + d + " is beyond the range of a double; numbers must be"
+            + " finite");
+      }
       bound[0] += d.toString().length();
       return d;
     }

@@ -162,7 +162,7 @@ class EventJsonProperties {
   }
 
   private Arbitrary<Object> list(int depth) {
-    return Arbitraries.lazy(() -> value(depth)).list().ofMaxSize(4).map(l -> (List<Object>) l);
+    return Arbitraries.lazy(() -> value(depth)).list().ofMaxSize(4).map(l -> l);
   }
 
   private Arbitrary<Map<String, Object>> map(int depth) {

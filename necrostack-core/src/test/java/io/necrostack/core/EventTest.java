@@ -60,6 +60,24 @@ class EventTest {
     }
 
     @Test
+    void rejectsTimestampsPythonCannotRepresent() {
+      // Python's datetime holds years 1 to 9999; beyond, the JSON would not read back.
+      for (String t : List.of("+10000-01-01T00:00:00Z", "0000-12-31T23:59:59.999999Z",
+          "-0001-01-01T00:00:00Z")) {
+        EventValidationException e =
+            invalid(() -> new Event(null, Instant.parse(t), "X", null, null));
+        assertThat(e.field()).isEqualTo("timestamp");
+        assertThat(e.reason()).contains("9999");
+      }
+      assertThat(invalid(() -> new Event(null, Instant.MAX, "X", null, null)).field())
+          .isEqualTo("timestamp");
+      for (String t : List.of("0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999999Z")) {
+        Event event = new Event(null, Instant.parse(t), "X", null, null);
+        assertThat(Event.fromJson(event.toJson())).isEqualTo(event);
+      }
+    }
+
+    @Test
     void nullPayloadAndMetadataAreEmpty() {
       Event event = new Event(null, null, "X", null, null);
       assertThat(event.payload()).isEmpty();
@@ -105,6 +123,10 @@ class EventTest {
     @ParameterizedTest
     @ValueSource(
         strings = {
+          // Non-ASCII digits that Character.digit would take for hex digits.
+          "f40eacfe-49d5-4a4b-b67b-ff28863c6ea\uff10",
+          "\u0664\u0660eacfe-49d5-4a4b-b67b-ff28863c6eab",
+          "f40eacfe-49d5-4a4b-b67b-ff28863c6ea\uff46",
           "not-a-uuid",
           "",
           "f40eacfe-49d5-4a4b-b67b-ff28863c6ea",
@@ -293,6 +315,18 @@ class EventTest {
       assertThat(payload.get("float")).isEqualTo(1.5d);
       assertThat(payload.get("small_big")).isEqualTo(42);
       assertThat(payload.get("long_big")).isEqualTo(Long.MAX_VALUE);
+    }
+
+    @Test
+    void rejectsDecimalsBeyondTheRangeOfADouble() {
+      // Written as 1E+400, which JSON readers (Python, and fromJson) take for infinity.
+      EventValidationException e =
+          invalid(() -> Event.of("X", Map.of("d", List.of(new BigDecimal("1e400")))));
+      assertThat(e.field()).isEqualTo("payload.d[0]");
+      assertThat(invalid(() -> Event.of("X", Map.of("d", new BigDecimal("-1e400")))).field())
+          .isEqualTo("payload.d");
+      Event fine = Event.of("X", Map.of("d", new BigDecimal("1e300")));
+      assertThat(Event.fromJson(fine.toJson()).payload().get("d")).isEqualTo(1e300);
     }
 
     @Test

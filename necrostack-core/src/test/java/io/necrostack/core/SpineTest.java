@@ -375,6 +375,18 @@ class SpineTest {
     assertThat(calls).containsExactly("Sink:A", "Sink:A");
   }
 
+  @Test
+  void aFailedAckIsCountedAndTheSpineGoesOn() {
+    TestBackends.LostAckReply lossy = new TestBackends.LostAckReply();
+    toCheck.add(lossy.inner);
+    Spine spine = Spine.builder().backend(lossy).organs(recorder("Sink", Set.of("A"))).build();
+    SpineStats stats = spine.run(Event.of("A"), Event.of("A"), Event.of("A"));
+    assertThat(stats.ackErrors()).isEqualTo(1);
+    assertThat(stats.processed()).isEqualTo(3);
+    assertThat(lossy.acks.get()).isEqualTo(3);
+    assertThat(calls).hasSize(3);
+  }
+
   // ------------------------------------------------------------------ max steps
 
   @Test

@@ -104,6 +104,27 @@ final class TestBackends {
     }
   }
 
+  /**
+   * Records every ack, then reports the first one as failed (as when the reply is lost): the
+   * Spine must count it and go on.
+   */
+  static final class LostAckReply extends NonDrainable implements Drainable {
+    final AtomicInteger acks = new AtomicInteger();
+
+    @Override
+    public void ack(Delivery delivery) {
+      super.ack(delivery);
+      if (acks.incrementAndGet() == 1) {
+        throw new BackendException("ack reply lost");
+      }
+    }
+
+    @Override
+    public boolean isDrained() {
+      return inner.isDrained();
+    }
+  }
+
   /** Every pull fails. */
   static final class Down implements Backend {
     final AtomicInteger pulls = new AtomicInteger();
