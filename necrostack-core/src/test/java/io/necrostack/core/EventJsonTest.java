@@ -173,6 +173,30 @@ class EventJsonTest {
     assertThat(e.reason()).contains("finite");
   }
 
+  private static String nestedJson(int levels) {
+    return "{\"event_type\": \"X\", \"payload\": "
+        + "{\"n\": [".repeat(levels) + "]}".repeat(levels) + "}";
+  }
+
+  @Test
+  void readsNestingUpToTheLimit() {
+    // Each level is a map and a list: 2 * 250 containers, under the 501 allowed.
+    assertThat(Event.fromJson(nestedJson(250)).payload()).containsKey("n");
+  }
+
+  @Test
+  void refusesNestingBeyondTheLimitNamingThePayload() {
+    EventValidationException e = invalid(nestedJson(Payloads.MAX_DEPTH));
+    assertThat(e.field()).isEqualTo("payload");
+    assertThat(e.reason()).contains("nested deeper");
+  }
+
+  @Test
+  void refusesAbsurdNestingWithoutOverflowingTheStack() {
+    EventValidationException e = invalid(nestedJson(50_000));
+    assertThat(e.field()).isIn("payload", "json");
+  }
+
   @Test
   void readsEveryJsonValueType() {
     Event event =

@@ -387,6 +387,40 @@ class SpineTest {
     assertThat(calls).hasSize(3);
   }
 
+  // ------------------------------------------------------------------ logging
+
+  /** The test log (see simplelogger.properties), or fails if logging goes elsewhere. */
+  private static List<String> logLines() throws java.io.IOException {
+    java.nio.file.Path log = java.nio.file.Path.of("target", "necrostack-core-tests.log");
+    assertThat(log).as("slf4j-simple writes the test log here").exists();
+    return java.nio.file.Files.readAllLines(log, java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void aHandlerFailureIsLoggedWithEventIdTypeAndOrgan() throws Exception {
+    Organ broken = Organ.builder("LoggedBroken").listensTo("LOGGED").handle(e -> {
+      throw new IllegalStateException("logged boom");
+    });
+    Event event = Event.of("LOGGED");
+    spine(broken).build().run(event);
+    assertThat(logLines())
+        .filteredOn(l -> l.contains(event.id().toString()))
+        .anySatisfy(l -> assertThat(l)
+            .contains("WARN")
+            .contains("event_id=" + event.id())
+            .contains("event_type=LOGGED")
+            .contains("organ=LoggedBroken")
+            .contains("logged boom"));
+  }
+
+  @Test
+  void anUnhandledTypeIsLoggedOncePerType() throws Exception {
+    String type = "UNHEARD_" + java.util.UUID.randomUUID().toString().replace("-", "");
+    spine(recorder("Sink", Set.of("A"))).build()
+        .run(Event.of(type), Event.of(type), Event.of(type));
+    assertThat(logLines()).filteredOn(l -> l.contains("event_type=" + type)).hasSize(1);
+  }
+
   // ------------------------------------------------------------------ max steps
 
   @Test
