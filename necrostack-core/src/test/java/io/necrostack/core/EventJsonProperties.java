@@ -44,6 +44,23 @@ class EventJsonProperties {
     assertThat(tagged.toJson()).isEqualTo(event.toJson());
   }
 
+  /**
+   * The cheap size check is sound: the bound kept while copying (or reading) a payload is never
+   * below its exact serialized size, so no payload over the limit can skip the exact check.
+   */
+  @Property(tries = 400)
+  void theSizeBoundIsNeverBelowTheExactSize(@ForAll("payloads") Map<String, Object> payload) {
+    Event event = Event.of("P", payload);
+    long exact = EventJson.payloadSize(event.payload());
+    assertThat(((Payloads.FrozenMap) event.payload()).bound).isGreaterThanOrEqualTo(exact);
+    Event read = Event.fromJson(event.toJson());
+    assertThat(((Payloads.FrozenMap) read.payload()).bound).isGreaterThanOrEqualTo(exact);
+    String json = event.toJson();
+    String payloadJson = json.substring(json.indexOf("\"payload\":") + 10, json.length() - 1);
+    assertThat(payloadJson.getBytes(java.nio.charset.StandardCharsets.UTF_8).length)
+        .isEqualTo(exact);
+  }
+
   private static Event withoutMetadata(Event e) {
     return new Event(e.id(), e.timestamp(), e.eventType(), e.payload(), null);
   }
