@@ -201,7 +201,8 @@ class EventJsonTest {
   void readsEveryJsonValueType() {
     Event event =
         Event.fromJson(
-            "{\"event_type\": \"X\", \"payload\": {\"s\": \"t\", \"i\": -42, \"l\": 9007199254740993,"
+            "{\"event_type\": \"X\", \"payload\": {\"s\": \"t\", \"i\": -42,"
+                + " \"l\": 9007199254740993,"
                 + " \"b\": 123456789012345678901234567890, \"d\": 2.5, \"e\": 1E+2, \"t\": true,"
                 + " \"f\": false, \"n\": null, \"a\": [1, [2, {}]], \"o\": {\"k\": []}}}");
     Map<String, Object> p = event.payload();
@@ -262,11 +263,13 @@ class EventJsonTest {
   @Test
   void nullInputIsRefusedNamingTheJson() {
     assertThat(
-            catchThrowableOfType(EventValidationException.class, () -> Event.fromJson((String) null))
+            catchThrowableOfType(
+                    EventValidationException.class, () -> Event.fromJson((String) null))
                 .field())
         .isEqualTo("json");
     assertThat(
-            catchThrowableOfType(EventValidationException.class, () -> Event.fromJson((byte[]) null))
+            catchThrowableOfType(
+                    EventValidationException.class, () -> Event.fromJson((byte[]) null))
                 .field())
         .isEqualTo("json");
   }

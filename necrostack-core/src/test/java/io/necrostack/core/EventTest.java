@@ -115,7 +115,8 @@ class EventTest {
     @Test
     void acceptsUppercaseIdsInJsonAndNormalizesThem() {
       Event event =
-          Event.fromJson("{\"id\": \"F40EACFE-49D5-4A4B-B67B-FF28863C6EAB\", \"event_type\": \"X\"}");
+          Event.fromJson(
+              "{\"id\": \"F40EACFE-49D5-4A4B-B67B-FF28863C6EAB\", \"event_type\": \"X\"}");
       assertThat(event.id().toString()).isEqualTo("f40eacfe-49d5-4a4b-b67b-ff28863c6eab");
       assertThat(event.toJson()).contains("\"id\":\"f40eacfe-49d5-4a4b-b67b-ff28863c6eab\"");
     }
@@ -525,7 +526,8 @@ class EventTest {
     void metadataNeverEntersTheJson() {
       Event event =
           Event.of("X", Map.of("a", 1))
-              .withMetadata(Map.of(Event.CORRELATION_ID, "corr-123", Event.CAUSATION_ID, "cause-456"));
+              .withMetadata(
+                  Map.of(Event.CORRELATION_ID, "corr-123", Event.CAUSATION_ID, "cause-456"));
       String json = event.toJson();
       assertThat(json)
           .doesNotContain("corr-123")
@@ -534,7 +536,8 @@ class EventTest {
           .doesNotContain("correlation");
       Event back = Event.fromJson(json);
       assertThat(back.metadata()).isEmpty();
-      assertThat(back).isEqualTo(new Event(event.id(), event.timestamp(), "X", event.payload(), null));
+      assertThat(back)
+          .isEqualTo(new Event(event.id(), event.timestamp(), "X", event.payload(), null));
     }
   }
 }

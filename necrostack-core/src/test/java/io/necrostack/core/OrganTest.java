@@ -147,7 +147,8 @@ class OrganTest {
   @Test
   void registrationRejectsNullAndBlankTypesNamingTheOrgan() {
     IllegalArgumentException e =
-        buildFails(organ("Nully", setOf("A", null), Set.of()), organ("Blanky", setOf(" "), Set.of()));
+        buildFails(
+            organ("Nully", setOf("A", null), Set.of()), organ("Blanky", setOf(" "), Set.of()));
     assertThat(e.getMessage())
         .contains("organ 'Nully' has a null event type in listensTo")
         .contains("organ 'Blanky' has a blank event type in listensTo");
@@ -156,7 +157,9 @@ class OrganTest {
   @Test
   void registrationRejectsBadEmitsNamingTheOrgan() {
     IllegalArgumentException e =
-        buildFails(organ("Emitter", Set.of("A"), setOf("OK", "")), organ("NullEmits", Set.of("A"), null));
+        buildFails(
+            organ("Emitter", Set.of("A"), setOf("OK", "")),
+            organ("NullEmits", Set.of("A"), null));
     assertThat(e.getMessage())
         .contains("organ 'Emitter' has a blank event type in emits")
         .contains("organ 'NullEmits'");
@@ -166,7 +169,10 @@ class OrganTest {
   void registrationRejectsDuplicateNames() {
     IllegalArgumentException e =
         buildFails(Organ.on("A", ev -> null), Organ.on("A", ev -> null));
-    assertThat(e.getMessage()).contains("duplicate organ name 'on(A)'").contains("#1").contains("#2");
+    assertThat(e.getMessage())
+        .contains("duplicate organ name 'on(A)'")
+        .contains("#1")
+        .contains("#2");
   }
 
   @Test

@@ -110,7 +110,8 @@ class PythonFixturesTest {
   void escapedUnicodeIsDecoded() {
     Map<String, Object> p = eventsByType().get("UNICODE").payload();
     assertThat(p.get("text")).isEqualTo("Séance 🕯️ — ünïcödé ☃");
-    assertThat(p.get("text")).isEqualTo("S\u00e9ance \ud83d\udd6f\ufe0f \u2014 \u00fcn\u00efc\u00f6d\u00e9 \u2603");
+    assertThat(p.get("text"))
+        .isEqualTo("S\u00e9ance \ud83d\udd6f\ufe0f \u2014 \u00fcn\u00efc\u00f6d\u00e9 \u2603");
     assertThat(p.get("emoji")).isEqualTo("👻");
   }
 

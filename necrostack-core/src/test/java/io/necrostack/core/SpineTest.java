@@ -543,7 +543,9 @@ class SpineTest {
           return null;
         });
     durable.enqueueAll(List.of(
-        Event.of("B", Map.of("i", 0)), Event.of("B", Map.of("i", 1)), Event.of("B", Map.of("i", 2))));
+        Event.of("B", Map.of("i", 0)),
+        Event.of("B", Map.of("i", 1)),
+        Event.of("B", Map.of("i", 2))));
     Spine spine = Spine.builder().backend(durable).organs(blocking).batchSize(10).build();
     try {
       CompletableFuture<SpineStats> run = spine.start();
