@@ -101,7 +101,7 @@ public final class InMemoryBackend implements Backend, Drainable, DelayedRedeliv
     if (maxEvents < 1) {
       throw new IllegalArgumentException("maxEvents must be at least 1, got " + maxEvents);
     }
-    long nanos = timeout.toNanos();
+    long nanos = toNanosSaturated(timeout);
     lock.lockInterruptibly();
     try {
       checkOpen();
@@ -339,6 +339,15 @@ public final class InMemoryBackend implements Backend, Drainable, DelayedRedeliv
   @Override
   public String toString() {
     return "InMemoryBackend[capacity=" + (capacity == UNBOUNDED ? "unbounded" : capacity) + "]";
+  }
+
+  /** Duration.toNanos() overflows past ~292 years (ChronoUnit.FOREVER): wait "forever". */
+  private static long toNanosSaturated(Duration timeout) {
+    try {
+      return timeout.toNanos();
+    } catch (ArithmeticException e) {
+      return timeout.isNegative() ? 0 : Long.MAX_VALUE;
+    }
   }
 
   private void checkOpen() {

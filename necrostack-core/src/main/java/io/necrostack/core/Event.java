@@ -62,7 +62,7 @@ public record Event(
       throw new EventValidationException(
           "id", "must be a version-4 UUID, got version " + id.version() + ": " + id);
     }
-    timestamp = timestamp == null ? now() : micros(timestamp);
+    timestamp = timestamp == null ? now() : micros(checkRange(timestamp));
     eventType = checkType(eventType);
     payload = Payloads.freeze(payload);
     metadata = freezeMetadata(metadata);
@@ -196,6 +196,19 @@ public record Event(
   private static Instant micros(Instant instant) {
     return instant.getNano() % 1000 == 0 ? instant : instant.truncatedTo(ChronoUnit.MICROS);
   }
+
+  /** Python's datetime holds years 1 to 9999; an event outside would not read back. */
+  private static Instant checkRange(Instant timestamp) {
+    long seconds = timestamp.getEpochSecond();
+    if (seconds < MIN_EPOCH_SECOND || seconds > MAX_EPOCH_SECOND) {
+      throw new EventValidationException(
+          "timestamp", "must be within the years 1 to 9999, got " + timestamp);
+    }
+    return timestamp;
+  }
+
+  private static final long MIN_EPOCH_SECOND = -62_135_596_800L; // 0001-01-01T00:00:00Z
+  private static final long MAX_EPOCH_SECOND = 253_402_300_799L; // 9999-12-31T23:59:59Z
 
   private static String checkType(String eventType) {
     if (eventType == null) {

@@ -50,9 +50,10 @@ public record EventGraph(List<Node> organs) {
     Map<String, String> typeIds = typeIds();
     StringBuilder sb = new StringBuilder("flowchart LR\n");
     typeIds.forEach((type, id) -> sb.append("  ").append(id).append("([")
-        .append(type).append("])\n"));
+        .append(mermaidLabel(type)).append("])\n"));
     for (int i = 0; i < organs.size(); i++) {
-      sb.append("  o").append(i).append("[").append(organs.get(i).name()).append("]\n");
+      sb.append("  o").append(i).append("[").append(mermaidLabel(organs.get(i).name()))
+          .append("]\n");
     }
     for (int i = 0; i < organs.size(); i++) {
       Node node = organs.get(i);
@@ -110,6 +111,14 @@ public record EventGraph(List<Node> organs) {
     List<String> list = new ArrayList<>(types);
     list.sort(null);
     return list;
+  }
+
+  /**
+   * A quoted Mermaid label: unquoted, characters such as the parentheses of {@code on(GREET)}
+   * are shape syntax and break the diagram. Quotes inside become the {@code #quot;} entity.
+   */
+  private static String mermaidLabel(String s) {
+    return '"' + s.replace("\"", "#quot;") + '"';
   }
 
   private static String quote(String s) {

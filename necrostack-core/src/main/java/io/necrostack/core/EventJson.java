@@ -21,7 +21,10 @@ import tools.jackson.core.JacksonException;
 import tools.jackson.core.JsonGenerator;
 import tools.jackson.core.JsonParser;
 import tools.jackson.core.JsonToken;
+import tools.jackson.core.StreamReadConstraints;
 import tools.jackson.core.StreamReadFeature;
+import tools.jackson.core.StreamWriteConstraints;
+import tools.jackson.core.json.JsonFactory;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
@@ -34,7 +37,23 @@ import tools.jackson.databind.json.JsonMapper;
  */
 final class EventJson {
   static final JsonMapper MAPPER =
-      JsonMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
+      JsonMapper.builder(
+              JsonFactory.builder()
+                  // Jackson's default depth (500) is below what a payload may nest
+                  // (Payloads.MAX_DEPTH, plus the event object around it), and its default name
+                  // length below what fits in a payload: every valid event must write and read.
+                  .streamReadConstraints(
+                      StreamReadConstraints.builder()
+                          .maxNestingDepth(Payloads.MAX_DEPTH + 8)
+                          .maxNameLength(Payloads.MAX_PAYLOAD_BYTES)
+                          .build())
+                  .streamWriteConstraints(
+                      StreamWriteConstraints.builder()
+                          .maxNestingDepth(Payloads.MAX_DEPTH + 8)
+                          .build())
+                  .build())
+          .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+          .build();
 
   private static final String FIELDS = "an event has only id, timestamp, event_type and payload";
 
@@ -57,7 +76,8 @@ final class EventJson {
       int before = out.size();
       writeValue(gen, event.payload());
       gen.flush();
-      int size = out.size() - before;
+      // The ':' after "payload" is only written with the value: it is not the payload's.
+      int size = out.size() - before - 1;
       if (size > Payloads.MAX_PAYLOAD_BYTES) {
         throw Payloads.tooLarge(size);
       }
@@ -271,7 +291,14 @@ final class EventJson {
       }
       case VALUE_NUMBER_FLOAT -> {
         bound[0] += 26;
-        return p.getDoubleValue();
+        double d = p.getDoubleValue();
+        if (Double.isInfinite(d)) {
+          // 1e400 overflows a double; an event may not hold what JSON cannot write back.
+          throw new EventValidationException(
+              "payload",
+              "number " + shorten(p.getString()) + " is out of range; numbers must be finite");
+        }
+        return d;
       }
       case VALUE_TRUE -> {
         bound[0] += 5;

@@ -93,6 +93,10 @@ final class Payloads {
       if (!(key instanceof String name)) {
         throw new BadValue("keys must be strings, got " + describe(key));
       }
+      if (hasUnpairedSurrogate(name)) {
+        // Written as an escape, but a reader that checks names (Jackson) refuses to read it back.
+        throw new BadValue("key '" + name + "' holds an unpaired surrogate (not valid Unicode)");
+      }
       bound[0] += 6L * name.length() + 4;
       try {
         copy.put(name, freezeValue(entry.getValue(), bound, depth + 1));
@@ -163,7 +167,12 @@ final class Payloads {
     }
     if (n instanceof Long l) {
       bound[0] += 20;
-      return (l == (int) (long) l) ? Integer.valueOf((int) (long) l) : l;
+      // Not a conditional expression: Integer and Long operands would both be promoted to long,
+      // boxing a small value back into a Long, which reads back from JSON as an Integer.
+      if (l == (int) (long) l) {
+        return Integer.valueOf((int) (long) l);
+      }
+      return l;
     }
     if (n instanceof Short || n instanceof Byte) {
       bound[0] += 6;
@@ -185,10 +194,31 @@ final class Payloads {
       return b.bitLength() < 64 ? (Object) b.longValue() : b;
     }
     if (n instanceof BigDecimal d) {
+      if (Double.isInfinite(d.doubleValue())) {
+        // Written as e.g. 1E+400, which JSON readers (Python's too) take for infinity.
+        throw new BadValue("number " + d + " is beyond the range of a double; numbers must be"
+            + " finite");
+      }
       bound[0] += d.toString().length();
       return d;
     }
     throw new BadValue("unsupported number type " + n.getClass().getName());
+  }
+
+  private static boolean hasUnpairedSurrogate(String s) {
+    for (int i = 0, n = s.length(); i < n; i++) {
+      char c = s.charAt(i);
+      if (Character.isHighSurrogate(c)) {
+        if (i + 1 < n && Character.isLowSurrogate(s.charAt(i + 1))) {
+          i++;
+        } else {
+          return true;
+        }
+      } else if (Character.isLowSurrogate(c)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static String describe(Object key) {

@@ -54,7 +54,9 @@ final class Uuids {
     long msb = 0;
     long lsb = 0;
     for (int i = 0; i < 32; i++) {
-      int digit = Character.digit(hex.charAt(i), 16);
+      char c = hex.charAt(i);
+      // ASCII only: Character.digit also takes fullwidth and other scripts' digits.
+      int digit = c < 128 ? Character.digit(c, 16) : -1;
       if (digit < 0) {
         throw notUuid(text, field);
       }
