@@ -47,7 +47,9 @@ import org.slf4j.LoggerFactory;
  * <p><b>Concurrency and ordering.</b> By default one event is handled at a time, in the
  * backend's order: deterministic, as the Python original. With {@code concurrency(n)} up to n
  * events are in flight at once, on virtual threads where the JDK has them (21+), else on a
- * pool of n threads; the Spine never pulls more events than it has free slots. With an
+ * pool of n threads. Backpressure: the Spine holds at most {@code max(batchSize, concurrency)}
+ * events at once (in flight or waiting for a slot) and never pulls more than that capacity
+ * minus what it holds. With an
  * ordering key (metadata {@value #ORDERING_KEY}, or a function), events sharing a key are
  * handled one at a time in arrival order while different keys run in parallel.
  *
@@ -114,6 +116,8 @@ public final class Spine implements AutoCloseable {
   private final Duration drainTimeout;
   private final boolean ownsBackend;
   private final int concurrency;
+  /** The most events held at once, in flight or waiting for a slot. */
+  private final int capacity;
   private final Function<Event, String> orderingKey;
   final EmitFailurePolicy emitFailurePolicy;
   private final DeadLetters deadLetters;
@@ -153,6 +157,7 @@ public final class Spine implements AutoCloseable {
     this.drainTimeout = b.drainTimeout;
     this.ownsBackend = b.ownsBackend;
     this.concurrency = b.concurrency;
+    this.capacity = Math.max(b.batchSize, b.concurrency);
     this.orderingKey = b.orderingKey;
     this.emitFailurePolicy = b.emitFailurePolicy;
     this.deadLetters = b.deadLetters != null ? b.deadLetters : new InMemoryDeadLetters();
@@ -413,6 +418,8 @@ public final class Spine implements AutoCloseable {
     private final ExecutorService workers;
     private ExecutorService continuations;
     private final Semaphore permits = new Semaphore(concurrency);
+    /** Events pulled and not yet settled: waiting for a slot or in flight. */
+    private final AtomicInteger outstanding = new AtomicInteger();
     final Set<EventTask> waiting = ConcurrentHashMap.newKeySet();
     private final Map<String, CompletableFuture<Void>> keyTails = new HashMap<>();
     private final AtomicReference<Throwable> fatal = new AtomicReference<>();
@@ -511,6 +518,7 @@ public final class Spine implements AutoCloseable {
 
     void complete(EventTask task) {
       inFlight.decrementAndGet();
+      outstanding.decrementAndGet();
       permits.release();
       if (task.done != null) {
         task.done.complete(null);
@@ -535,19 +543,18 @@ public final class Spine implements AutoCloseable {
             checkMaxSteps(drainable);
             continue;
           }
-          if (!permits.tryAcquire(pollTimeout.toNanos(), TimeUnit.NANOSECONDS)) {
+          int free = capacity - outstanding.get();
+          if (free <= 0) {
+            awaitSlot(); // backpressure: hold no more than the capacity
             continue;
           }
-          int slots = 1 + permits.drainPermits();
-          int want = (int) Math.min(Math.min(batchSize, slots), maxSteps - steps);
-          permits.release(slots - want);
+          int want = (int) Math.min(Math.min(batchSize, free), maxSteps - steps);
           List<Delivery> batch;
           try {
             batch = backend.pull(want, pollTimeout);
             pullFailures = 0;
             backoff = BACKOFF_START_NANOS;
           } catch (RuntimeException e) {
-            permits.release(want);
             backendErrors.increment();
             lastError = "pull failed: " + e;
             pullFailures++;
@@ -562,11 +569,11 @@ public final class Spine implements AutoCloseable {
             backoff = Math.min(backoff * 2, BACKOFF_MAX_NANOS);
             continue;
           }
-          permits.release(want - batch.size());
+          outstanding.addAndGet(batch.size());
           for (int i = 0, n = batch.size(); i < n; i++) {
-            if (stopping()) {
-              backend.release(batch.subList(i, n));
-              permits.release(n - i);
+            if (!acquireSlot()) {
+              backend.release(batch.subList(i, n)); // stopping: give back what is not started
+              outstanding.addAndGet(-(n - i));
               break;
             }
             steps++;
@@ -636,6 +643,26 @@ public final class Spine implements AutoCloseable {
       if (!next.isEmpty()) {
         backend.release(next);
         throw new MaxStepsExceededException(maxSteps);
+      }
+    }
+
+    /** Takes a slot to handle an event, waiting as long as needed; false when stopping. */
+    private boolean acquireSlot() throws InterruptedException {
+      while (!stopping()) {
+        if (permits.tryAcquire(pollTimeout.toNanos(), TimeUnit.NANOSECONDS)) {
+          if (!stopping()) {
+            return true;
+          }
+          permits.release();
+        }
+      }
+      return false;
+    }
+
+    /** Waits, at most a poll timeout, for a slot to free up. */
+    private void awaitSlot() throws InterruptedException {
+      if (permits.tryAcquire(pollTimeout.toNanos(), TimeUnit.NANOSECONDS)) {
+        permits.release();
       }
     }
 

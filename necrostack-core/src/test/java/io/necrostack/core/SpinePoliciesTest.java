@@ -309,7 +309,7 @@ class SpinePoliciesTest {
   }
 
   @Test
-  void concurrencyIsBoundedAndTheSpineNeverPullsMoreThanItsFreeSlots() {
+  void concurrencyIsBoundedAndTheSpineNeverHoldsMoreThanItsCapacity() {
     AtomicInteger current = new AtomicInteger();
     AtomicInteger peak = new AtomicInteger();
     AtomicInteger peakUnsettled = new AtomicInteger();
@@ -321,7 +321,8 @@ class SpinePoliciesTest {
       current.decrementAndGet();
       return null;
     });
-    Spine spine = Spine.builder().organs(work).backend(backend).concurrency(4).build();
+    Spine spine = Spine.builder().organs(work).backend(backend).concurrency(4).batchSize(4)
+        .build();
     Event[] events = new Event[200];
     java.util.Arrays.setAll(events, i -> Event.of("W"));
 

@@ -475,7 +475,7 @@ class SpineTest {
         spine(Organ.on("LOOP", e -> {
           handled.incrementAndGet();
           return Event.of("LOOP");
-        })).build();
+        })).maxDepth(100_000).build(); // the depth bound (1,000) would end the chain first
     assertThatThrownBy(() -> spine.run(Event.of("LOOP")))
         .isInstanceOf(MaxStepsExceededException.class)
         .hasMessageContaining("Max steps exceeded");
