@@ -28,7 +28,8 @@ import tools.jackson.core.type.TypeReference;
  * <p>An event is an {@link Emission} of itself, so a handler can return it directly.
  *
  * @param id the event's id, a version-4 UUID; generated when null
- * @param timestamp when the event was created, cut to microseconds; now when null
+ * @param timestamp when the event was created, cut to microseconds, within the years 1 to
+ *     9999 (Python's datetime range); now when null
  * @param eventType what happened, non-blank, stored trimmed
  * @param payload the event's data; empty when null
  * @param metadata string pairs beside the event (correlation, causation, depth); empty when

@@ -166,6 +166,20 @@ class EventJsonTest {
   }
 
   @Test
+  void rejectsInvalidUtf8() {
+    byte[] bytes = "{\"event_type\": \"X\", \"payload\": {\"s\": \"??\"}}"
+        .getBytes(StandardCharsets.UTF_8);
+    int at = new String(bytes, StandardCharsets.UTF_8).indexOf("??");
+    bytes[at] = (byte) 0xC3; // a two-byte sequence...
+    bytes[at + 1] = (byte) 0x28; // ...broken by an ASCII byte
+    byte[] broken = bytes;
+    EventValidationException e =
+        catchThrowableOfType(EventValidationException.class, () -> Event.fromJson(broken));
+    assertThat(e).isNotNull();
+    assertThat(e.field()).isEqualTo("json");
+  }
+
+  @Test
   void rejectsNumbersTooLargeForADouble() {
     // Python reads 1e400 as inf, which an event may not hold: refused, as Event.of refuses it.
     EventValidationException e = invalid("{\"event_type\": \"X\", \"payload\": {\"a\": 1e400}}");

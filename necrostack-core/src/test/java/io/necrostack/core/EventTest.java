@@ -343,6 +343,17 @@ class EventTest {
     }
 
     @Test
+    void rejectsMutableNumbersAndArrays() {
+      // An AtomicInteger is a Number, but copying it by reference would leak mutability.
+      Object counter = new java.util.concurrent.atomic.AtomicInteger();
+      assertThat(invalid(() -> Event.of("X", Map.of("n", counter))).field())
+          .isEqualTo("payload.n");
+      assertThat(invalid(() -> Event.of("X", Map.of("a", new int[] {1}))).field())
+          .isEqualTo("payload.a");
+      assertThat(invalid(() -> Event.of("X", Map.of("c", 'c'))).field()).isEqualTo("payload.c");
+    }
+
+    @Test
     void rejectsAnUnsupportedTopLevelValue() {
       EventValidationException e = invalid(() -> Event.of("X", Map.of("d", Duration.ZERO)));
       assertThat(e.field()).isEqualTo("payload.d");

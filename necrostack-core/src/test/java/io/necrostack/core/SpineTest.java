@@ -484,6 +484,28 @@ class SpineTest {
   }
 
   @Test
+  void aNonDrainableBackendHasNoDefaultBound() throws Exception {
+    // A Spine serving a durable backend must not die at its 10,001st event.
+    TestBackends.NonDrainable durable = new TestBackends.NonDrainable();
+    toCheck.add(durable.inner);
+    long chain = Spine.DEFAULT_MAX_STEPS + 50;
+    AtomicInteger handled = new AtomicInteger();
+    Organ loop =
+        Organ.on("LOOP", e -> handled.incrementAndGet() < chain ? Event.of("LOOP") : null);
+    Spine spine =
+        Spine.builder().backend(durable).organs(loop).pollTimeout(Duration.ofMillis(20)).build();
+    try {
+      CompletableFuture<SpineStats> run = spine.start(Event.of("LOOP"));
+      await().atMost(Duration.ofSeconds(15)).until(() -> spine.stats().processed() == chain);
+      spine.stop();
+      assertThat(run.get(10, TimeUnit.SECONDS).processed()).isEqualTo(chain);
+      assertThat(durable.inner.isDrained()).isTrue();
+    } finally {
+      spine.close();
+    }
+  }
+
+  @Test
   void anExplicitBoundAppliesToANonDrainableBackendToo() throws Exception {
     TestBackends.NonDrainable durable = new TestBackends.NonDrainable();
     toCheck.add(durable.inner);
