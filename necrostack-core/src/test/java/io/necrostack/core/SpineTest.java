@@ -493,7 +493,9 @@ class SpineTest {
     Organ loop =
         Organ.on("LOOP", e -> handled.incrementAndGet() < chain ? Event.of("LOOP") : null);
     Spine spine =
-        Spine.builder().backend(durable).organs(loop).pollTimeout(Duration.ofMillis(20)).build();
+        Spine.builder().backend(durable).organs(loop).pollTimeout(Duration.ofMillis(20))
+            .maxDepth(100_000) // the depth bound (1,000) would end the chain first
+            .build();
     try {
       CompletableFuture<SpineStats> run = spine.start(Event.of("LOOP"));
       await().atMost(Duration.ofSeconds(15)).until(() -> spine.stats().processed() == chain);
