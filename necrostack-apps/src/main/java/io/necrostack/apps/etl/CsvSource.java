@@ -6,8 +6,6 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.Reader;
 import java.io.UncheckedIOException;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
@@ -28,11 +26,12 @@ import org.apache.commons.csv.CSVRecord;
  * An open CSV input read chunk by chunk: only the current chunk is in memory.
  *
  * <p>The first record is the header; it must name the columns {@link #COLUMNS} (in any order,
- * any case, other columns ignored). Rows are numbered from 1 after the header; each also
- * carries the line it starts on. A blank line is skipped and counted. A row whose field count
- * differs from the header's is rejected with its number. Text that is not CSV (an unclosed
- * quote, text after a closing quote) or not UTF-8 stops the read with an {@link
- * EtlInputException} naming the row and line. Not thread-safe.
+ * any case, other columns ignored). Rows are numbered from 1 after the header, blank lines
+ * not counted; each also carries the line it starts on. A blank line is skipped and counted.
+ * A row whose field count differs from the header's, or which holds bytes that are not UTF-8,
+ * is rejected with its number. Text that is not CSV (an unclosed quote, text after a closing
+ * quote) stops the read with an {@link EtlInputException} naming the row and line. Not
+ * thread-safe.
  */
 final class CsvSource implements AutoCloseable {
   /** The name of the built-in sample. */
@@ -51,7 +50,7 @@ final class CsvSource implements AutoCloseable {
   private final Iterator<CSVRecord> records;
   private final int width;
   private final int[] index = new int[COLUMNS.size()];
-  private long lastRow; // the row number of the last record read; 0 = only the header
+  private long lastRow; // the number of the last row read; 0 = only the header
   private long nextLine; // the line the next record starts on
   private boolean exhausted;
 
@@ -126,17 +125,21 @@ final class CsvSource implements AutoCloseable {
       if (record == null) {
         break;
       }
-      long row = lastRow = record.getRecordNumber() - 1; // the header is record 1
       long line = nextLine;
       nextLine = parser.getCurrentLineNumber() + 1;
       if (record.size() == 1 && record.get(0).isEmpty()) {
         blank++;
         continue;
       }
+      long row = ++lastRow;
       read++;
       if (record.size() != width) {
         rejected.add(Rejection.of(row, line,
             "expected " + width + " fields as in the header, found " + record.size()));
+        continue;
+      }
+      if (hasReplacement(record)) {
+        rejected.add(Rejection.of(row, line, "contains bytes that are not valid UTF-8"));
         continue;
       }
       Map<String, Object> fields = new LinkedHashMap<>(8);
@@ -185,6 +188,16 @@ final class CsvSource implements AutoCloseable {
     }
   }
 
+  /** Whether the decoder replaced invalid bytes in a field (with U+FFFD). */
+  private static boolean hasReplacement(CSVRecord record) {
+    for (String value : record) {
+      if (value.indexOf('\uFFFD') >= 0) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   private EtlInputException malformed(RuntimeException e) {
     return new EtlInputException(
         "malformed CSV at row " + (lastRow + 1) + " (line " + nextLine + "): " + cause(e), e);
@@ -229,22 +242,16 @@ final class CsvSource implements AutoCloseable {
     while (t.getCause() != null && t.getCause() != t) {
       t = t.getCause();
     }
-    if (t instanceof CharacterCodingException) {
-      return "the text is not valid UTF-8 (" + t + ")";
-    }
     return t.getMessage() == null ? t.toString() : t.getMessage();
   }
 
-  /** A strict UTF-8 reader: invalid bytes are an error, never silently replaced. */
+  /**
+   * A UTF-8 reader that replaces invalid bytes with U+FFFD. Replacing, not failing: the
+   * decoder reads ahead by thousands of bytes, so a decoding error could not name its row;
+   * the replacement character does, and {@link #next} rejects that row.
+   */
   private static Reader utf8(InputStream in) {
-    return new BufferedReader(
-        new InputStreamReader(
-            in,
-            StandardCharsets.UTF_8
-                .newDecoder()
-                .onMalformedInput(CodingErrorAction.REPORT)
-                .onUnmappableCharacter(CodingErrorAction.REPORT)),
-        64 * 1024);
+    return new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8), 64 * 1024);
   }
 
   private void closeQuietly() {

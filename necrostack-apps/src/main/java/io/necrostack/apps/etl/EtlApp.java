@@ -1,6 +1,7 @@
 package io.necrostack.apps.etl;
 
 import io.necrostack.backend.Backend;
+import io.necrostack.backend.Drainable;
 import io.necrostack.core.Event;
 import io.necrostack.core.Organ;
 import io.necrostack.core.Spine;
@@ -79,7 +80,11 @@ public final class EtlApp {
     Consumer<EtlOutcome> done =
         result -> {
           outcome[0] = result;
-          spine[0].stop(); // a durable backend never drains: stop once the outcome is known
+          // A drainable backend ends the run itself once the chunks still on their way (after
+          // a failure) are through, leaving it empty; a durable one never drains: stop now.
+          if (!(backend instanceof Drainable)) {
+            spine[0].stop();
+          }
         };
     spine[0] =
         Spine.builder()

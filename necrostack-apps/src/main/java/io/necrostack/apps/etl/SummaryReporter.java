@@ -18,15 +18,17 @@ import java.util.function.Consumer;
  * failure instead. Emits nothing.
  *
  * <p>It knows the run is complete when it has seen the last chunk and as many chunks as that
- * chunk's number, so the order of arrival does not matter. Holds one run's totals; they are
- * reset once the outcome is reported.
+ * chunk's number, so the order of arrival does not matter. Holds one run's totals: a run
+ * builds its own reporter. Once the outcome is reported, later events are ignored: after a
+ * failure, chunks read before it may still be on their way down the chain.
  */
 final class SummaryReporter implements Organ {
   private final PrintStream out;
   private final String source;
   private final Consumer<EtlOutcome> onDone;
-  private Map<String, DepartmentStats> departments = new TreeMap<>();
-  private List<Rejection> rejections = new ArrayList<>();
+  private final Map<String, DepartmentStats> departments = new TreeMap<>();
+  private final List<Rejection> rejections = new ArrayList<>();
+  private boolean reported;
   private long chunks;
   private long lastChunk; // 0 until the last chunk is seen
   private long rowsRead;
@@ -57,8 +59,11 @@ final class SummaryReporter implements Organ {
 
   @Override
   public Emission handle(Event event) {
+    if (reported) {
+      return Emission.none();
+    }
     if (event.eventType().equals(EtlEvents.ETL_FAILED)) {
-      reset();
+      reported = true;
       onDone.accept(new EtlOutcome.Failure(String.valueOf(event.payload().get("reason"))));
       return Emission.none();
     }
@@ -85,7 +90,7 @@ final class SummaryReporter implements Organ {
     }
     if (lastChunk > 0 && chunks == lastChunk) {
       EtlSummary summary = summary();
-      reset();
+      reported = true;
       out.print(SummaryTable.render(summary));
       out.flush();
       onDone.accept(new EtlOutcome.Success(summary));
@@ -98,16 +103,5 @@ final class SummaryReporter implements Organ {
     departments.forEach((name, stats) -> lines.add(stats.summary(name)));
     return new EtlSummary(
         source, chunks, rowsRead, rowsLoaded, rowsRejected, blankLines, lines, rejections);
-  }
-
-  private void reset() {
-    departments = new TreeMap<>();
-    rejections = new ArrayList<>();
-    chunks = 0;
-    lastChunk = 0;
-    rowsRead = 0;
-    rowsLoaded = 0;
-    rowsRejected = 0;
-    blankLines = 0;
   }
 }

@@ -1,6 +1,7 @@
 package io.necrostack.apps.seance;
 
 import io.necrostack.backend.Backend;
+import io.necrostack.backend.Drainable;
 import io.necrostack.core.Event;
 import io.necrostack.core.Organ;
 import io.necrostack.core.Spine;
@@ -62,7 +63,9 @@ public final class SeanceApp {
     Runnable done =
         () -> {
           printed[0] = true;
-          spine[0].stop(); // a durable backend never drains: stop once the séance is printed
+          if (!(backend instanceof Drainable)) {
+            spine[0].stop(); // a durable backend never drains: stop once the séance is printed
+          }
         };
     spine[0] =
         Spine.builder().organs(organs(out, done)).backend(backend).maxSteps(MAX_STEPS).build();
