@@ -9,7 +9,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import java.util.function.LongConsumer;
+import io.necrostack.apps.etl.EtlProgress;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -87,7 +87,7 @@ final class EtlCommand implements Callable<Integer> {
       }
     }
     TerminalProgress progress = io.terminal() ? new TerminalProgress(io.err()) : null;
-    LongConsumer onRows = progress != null ? progress : rows -> {};
+    EtlProgress onRows = progress != null ? progress : EtlProgress.NONE;
     EtlOutcome outcome;
     try (Backend opened = backend.open()) {
       outcome = EtlApp.run(request, opened, io.out(), onRows);

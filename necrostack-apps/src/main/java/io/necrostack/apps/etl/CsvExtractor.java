@@ -9,7 +9,6 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.function.LongConsumer;
 
 /**
  * Extracts the input chunk by chunk.
@@ -24,14 +23,14 @@ import java.util.function.LongConsumer;
  * uses its own organs.
  */
 final class CsvExtractor implements Organ {
-  private final LongConsumer progress;
+  private final EtlProgress progress;
   private CsvSource source;
   private int chunkSize;
   private int chunk;
   private long rowsRead;
 
   /** @param progress told the total rows read after each chunk */
-  CsvExtractor(LongConsumer progress) {
+  CsvExtractor(EtlProgress progress) {
     this.progress = Objects.requireNonNull(progress, "progress == null");
   }
 
@@ -99,7 +98,7 @@ final class CsvExtractor implements Organ {
           "chunk " + chunk + " is too large for one event (" + e.getMessage()
               + "): use a smaller chunk size", e);
     }
-    progress.accept(rowsRead);
+    progress.rowsRead(rowsRead, next.last());
     if (next.last()) {
       closeSource();
       return loaded;

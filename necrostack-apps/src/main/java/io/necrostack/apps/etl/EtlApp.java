@@ -12,7 +12,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.Consumer;
-import java.util.function.LongConsumer;
 
 /**
  * The ETL demo: {@code ETL_START → RAW_DATA_LOADED → DATA_CLEANED → DATA_TRANSFORMED} and a
@@ -33,11 +32,11 @@ public final class EtlApp {
    * @param onDone told the outcome once the run completes or fails
    */
   public static List<Organ> organs(PrintStream out, Consumer<EtlOutcome> onDone) {
-    return organs(EtlRequest.sample(), out, total -> {}, onDone);
+    return organs(EtlRequest.sample(), out, EtlProgress.NONE, onDone);
   }
 
   static List<Organ> organs(
-      EtlRequest request, PrintStream out, LongConsumer progress, Consumer<EtlOutcome> onDone) {
+      EtlRequest request, PrintStream out, EtlProgress progress, Consumer<EtlOutcome> onDone) {
     return List.of(
         new CsvExtractor(progress),
         new Cleaner(),
@@ -63,17 +62,17 @@ public final class EtlApp {
    * @param progress told the total rows read after each chunk, on the Spine's thread
    */
   public static EtlOutcome run(
-      EtlRequest request, Backend backend, PrintStream out, LongConsumer progress) {
+      EtlRequest request, Backend backend, PrintStream out, EtlProgress progress) {
     Objects.requireNonNull(request, "request == null");
     return run(request, backend, out, progress, List.of());
   }
 
-  /** Like {@link #run(EtlRequest, Backend, PrintStream, LongConsumer)}, with extra organs. */
+  /** Like {@link #run(EtlRequest, Backend, PrintStream, EtlProgress)}, with extra organs. */
   static EtlOutcome run(
       EtlRequest request,
       Backend backend,
       PrintStream out,
-      LongConsumer progress,
+      EtlProgress progress,
       List<Organ> extraOrgans) {
     EtlOutcome[] outcome = new EtlOutcome[1];
     Spine[] spine = new Spine[1];

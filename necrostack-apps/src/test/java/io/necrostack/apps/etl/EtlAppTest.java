@@ -246,7 +246,7 @@ class EtlAppTest {
     List<Long> totals = new ArrayList<>();
     try (InMemoryBackend backend = new InMemoryBackend()) {
       EtlApp.run(new EtlRequest(null, 8), backend, print(new ByteArrayOutputStream()),
-          totals::add);
+          (rows, last) -> totals.add(rows));
     }
 
     assertThat(totals).containsExactly(8L, 16L, 21L);
@@ -271,7 +271,7 @@ class EtlAppTest {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     EtlOutcome outcome;
     try (InMemoryBackend backend = new InMemoryBackend()) {
-      outcome = EtlApp.run(request, backend, print(bytes), rows -> {});
+      outcome = EtlApp.run(request, backend, print(bytes), EtlProgress.NONE);
       assertThat(backend.isDrained()).as("drained: %s", backend.health()).isTrue();
     }
     return new Result(outcome, bytes.toString(StandardCharsets.UTF_8));

@@ -58,7 +58,7 @@ class EtlLargeFileTest {
               new EtlRequest(csv, 1_000),
               backend,
               EtlAppTest.print(new ByteArrayOutputStream()),
-              rows -> {},
+              EtlProgress.NONE,
               List.of(EtlAppTest.watcher("queue-watcher", sample, EtlEvents.RAW_DATA_LOADED,
                   EtlEvents.ETL_NEXT_CHUNK, EtlEvents.DATA_CLEANED, EtlEvents.DATA_TRANSFORMED)));
       assertThat(backend.isDrained()).isTrue();
