@@ -26,10 +26,12 @@ import picocli.CommandLine.Spec;
           + " print per-department statistics.",
       "Events: ETL_START -> RAW_DATA_LOADED -> DATA_CLEANED -> DATA_TRANSFORMED, one chunk at"
           + " a time.",
-      "Rows with a missing or non-numeric age or salary, or the wrong number of fields, are"
-          + " rejected and listed with their row numbers; the run still succeeds. A missing"
-          + " file, an unusable header or text that is not CSV or not UTF-8 fails it (exit 1)."
-    })
+      "Rows with a missing or non-numeric age or salary, the wrong number of fields or bytes"
+          + " that are not UTF-8 are rejected and listed with their row numbers; the run still"
+          + " succeeds. A missing file, an unusable header or text that is not CSV (such as an"
+          + " unclosed quote) fails it, naming the row and line."
+    },
+    footer = {"", "Exit codes: 0 success, 1 failure, 2 usage error."})
 final class EtlCommand implements Callable<Integer> {
   private final CliIo io;
 

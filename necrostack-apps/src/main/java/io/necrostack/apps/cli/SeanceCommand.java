@@ -16,7 +16,8 @@ import picocli.CommandLine.Option;
     description = {
       "Summon a spirit, ask it a question and read the omen.",
       "Events: SUMMON_RITUAL -> SPIRIT_APPEARED -> ANSWER_GENERATED -> OMEN_REVEALED."
-    })
+    },
+    footer = {"", "Exit codes: 0 success, 1 failure, 2 usage error."})
 final class SeanceCommand implements Callable<Integer> {
   private final CliIo io;
 

@@ -58,6 +58,11 @@ final class CsvSource implements AutoCloseable {
     try {
       this.parser = CSVParser.builder().setReader(reader).setFormat(FORMAT).get();
     } catch (IOException | UncheckedIOException e) {
+      try {
+        reader.close();
+      } catch (IOException closing) {
+        e.addSuppressed(closing);
+      }
       throw new EtlInputException("cannot read " + name + ": " + e.getMessage(), e);
     }
     this.records = parser.iterator();
@@ -71,7 +76,8 @@ final class CsvSource implements AutoCloseable {
       this.nextLine = parser.getCurrentLineNumber() + 1;
     } catch (UncheckedIOException | IllegalStateException e) {
       closeQuietly();
-      throw new EtlInputException("unreadable header row (line 1): " + cause(e), e);
+      throw new EtlInputException(
+          "unreadable header row (line 1) of " + name + ": " + cause(e), e);
     } catch (EtlInputException e) {
       closeQuietly();
       throw e;

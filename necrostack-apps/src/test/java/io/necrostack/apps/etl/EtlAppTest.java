@@ -186,6 +186,13 @@ class EtlAppTest {
   }
 
   @Test
+  void aHeaderWithAnUnclosedQuoteFails() throws IOException {
+    assertThat(failure(new EtlRequest(write("\"name,age,salary,department\nA,1,2,D\n"), 10)))
+        .startsWith("unreadable header row (line 1) of ")
+        .contains("EOF reached before encapsulated token finished");
+  }
+
+  @Test
   void aDuplicatedColumnFails() throws IOException {
     assertThat(failure(new EtlRequest(write("name,age,salary,department,Age\n"), 10)))
         .endsWith("column 'Age' appears twice");
