@@ -9,6 +9,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Extracts the input chunk by chunk.
@@ -23,6 +25,8 @@ import java.util.Set;
  * uses its own organs.
  */
 final class CsvExtractor implements Organ {
+  private static final Logger log = LoggerFactory.getLogger(CsvExtractor.class);
+
   private final EtlProgress progress;
   private CsvSource source;
   private int chunkSize;
@@ -60,6 +64,7 @@ final class CsvExtractor implements Organ {
       return nextChunk();
     } catch (EtlInputException e) {
       closeSource();
+      log.atDebug().addKeyValue("reason", e.getMessage()).log("input cannot be read");
       return Event.of(EtlEvents.ETL_FAILED, Map.of("reason", e.getMessage()));
     }
   }
@@ -99,6 +104,15 @@ final class CsvExtractor implements Organ {
               + "): use a smaller chunk size", e);
     }
     progress.rowsRead(rowsRead, next.last());
+    if (log.isDebugEnabled()) {
+      log.atDebug()
+          .addKeyValue("chunk", chunk)
+          .addKeyValue("rows", next.read())
+          .addKeyValue("malformed", next.rejected().size())
+          .addKeyValue("rows_read_total", rowsRead)
+          .addKeyValue("last", next.last())
+          .log("chunk extracted");
+    }
     if (next.last()) {
       closeSource();
       return loaded;

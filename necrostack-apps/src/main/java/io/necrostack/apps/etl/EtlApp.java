@@ -12,6 +12,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The ETL demo: {@code ETL_START → RAW_DATA_LOADED → DATA_CLEANED → DATA_TRANSFORMED} and a
@@ -23,6 +25,8 @@ import java.util.function.Consumer;
  * time; each run builds its own organs.
  */
 public final class EtlApp {
+  private static final Logger log = LoggerFactory.getLogger(EtlApp.class);
+
   private EtlApp() {}
 
   /**
@@ -94,12 +98,30 @@ public final class EtlApp {
             // and the chain ends by itself when the extractor reaches the end of the input.
             .maxSteps(Long.MAX_VALUE)
             .build();
-    SpineStats stats = spine[0].run(start(request));
+    SpineStats stats;
+    try (Spine running = spine[0]) {
+      stats = running.run(start(request));
+    }
     if (outcome[0] == null) {
       return new EtlOutcome.Failure(
           "the ETL ended before its summary: " + stats.totalHandlerErrors()
-              + " handler error(s) " + stats.handlerErrors()
-              + " (run with --log-level WARN or lower to see them in the logs)");
+              + " handler error(s) " + stats.handlerErrors() + " (the logs on stderr say why)");
+    }
+    if (outcome[0] instanceof EtlOutcome.Success success) {
+      EtlSummary s = success.summary();
+      log.atInfo()
+          .addKeyValue("source", s.source())
+          .addKeyValue("chunks", s.chunks())
+          .addKeyValue("rows_read", s.rowsRead())
+          .addKeyValue("rows_loaded", s.rowsLoaded())
+          .addKeyValue("rows_rejected", s.rowsRejected())
+          .addKeyValue("events", stats.processed())
+          .log("etl finished");
+    } else {
+      // INFO, not WARN: the command line reports the failure to the user itself.
+      log.atInfo()
+          .addKeyValue("reason", ((EtlOutcome.Failure) outcome[0]).reason())
+          .log("etl failed");
     }
     return outcome[0];
   }

@@ -12,6 +12,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The Séance demo: {@code SUMMON_RITUAL → SPIRIT_APPEARED → ANSWER_GENERATED → OMEN_REVEALED},
@@ -21,6 +23,7 @@ import java.util.Objects;
  * seed prints the same text on any backend. Not thread-safe: one {@link #run} at a time.
  */
 public final class SeanceApp {
+  private static final Logger log = LoggerFactory.getLogger(SeanceApp.class);
   // Summoning, answering and omen reading: 4 events; the bound only guards against a loop.
   private static final long MAX_STEPS = 100;
 
@@ -69,12 +72,20 @@ public final class SeanceApp {
         };
     spine[0] =
         Spine.builder().organs(organs(out, done)).backend(backend).maxSteps(MAX_STEPS).build();
-    SpineStats stats = spine[0].run(summon(request));
+    Event summons = summon(request);
+    SpineStats stats;
+    try (Spine running = spine[0]) {
+      stats = running.run(summons);
+    }
     if (!printed[0]) {
       throw new IllegalStateException(
           "the séance ended before the omen was written down: " + stats.handlerErrors()
               + " handler error(s), " + stats.unhandled() + " unhandled");
     }
+    log.atInfo()
+        .addKeyValue("seed", summons.payload().get("seed"))
+        .addKeyValue("events", stats.processed())
+        .log("séance complete");
     return stats;
   }
 }
