@@ -359,16 +359,21 @@ public final class NecroStackMetrics implements HandlingObserver, MeterBinder {
     }
 
     /**
-     * Registers a gauge for a backend health detail even if the backend does not report it
-     * (as a number) when the meters are bound — e.g. a lag known only once connected. It
-     * reads NaN while absent. Details reported at bind time need no declaration.
+     * Registers gauges for backend health details even if the backend does not report them
+     * (as numbers) when the meters are bound: the Redis backend reports {@code stream_length},
+     * {@code group_lag}, {@code pending} and {@code dead_letters} only while Redis answers.
+     * A declared gauge reads NaN while its detail is absent. Details reported at bind time
+     * need no declaration. Keys are not registered later on their own because a gauge read
+     * (where a sample is taken) is no safe place to register meters.
      */
-    public Builder backendDetail(String key) {
-      Objects.requireNonNull(key, "key == null");
-      if (key.isBlank()) {
-        throw new IllegalArgumentException("backend detail key must not be blank");
+    public Builder backendDetails(String... keys) {
+      for (String key : keys) {
+        Objects.requireNonNull(key, "backend detail key == null");
+        if (key.isBlank()) {
+          throw new IllegalArgumentException("backend detail key must not be blank");
+        }
+        backendDetails.add(key);
       }
-      backendDetails.add(key);
       return this;
     }
 

@@ -167,12 +167,13 @@ class NecroStackMetricsTest {
   @Test
   void declaredBackendDetailsReadNaNWhileAbsent() {
     NecroStackMetrics metrics = NecroStackMetrics.builder()
-        .healthCache(Duration.ZERO).backendDetail("group_lag").build();
+        .healthCache(Duration.ZERO).backendDetails("group_lag", "queued").build();
     Spine spine = Spine.builder().backend(backend).organs(Organ.on("A", e -> Emission.none()))
         .build();
     metrics.monitor(spine).bindTo(registry);
 
     assertThat(gauge("necrostack.backend.group.lag")).isNaN();
+    assertThat(registry.find("necrostack.backend.queued").gauges()).hasSize(1);
     assertThat(NecroStackMetrics.backendMeterName("Dead-Letter count"))
         .isEqualTo("necrostack.backend.dead.letter.count");
   }

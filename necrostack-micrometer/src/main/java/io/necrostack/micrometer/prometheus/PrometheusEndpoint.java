@@ -39,12 +39,14 @@ public final class PrometheusEndpoint implements AutoCloseable {
   private final HttpServer server;
   private final ExecutorService executor;
   private final PrometheusMeterRegistry registry;
+  private final boolean ownsRegistry;
 
-  private PrometheusEndpoint(
-      HttpServer server, ExecutorService executor, PrometheusMeterRegistry registry) {
+  private PrometheusEndpoint(HttpServer server, ExecutorService executor,
+      PrometheusMeterRegistry registry, boolean ownsRegistry) {
     this.server = server;
     this.executor = executor;
     this.registry = registry;
+    this.ownsRegistry = ownsRegistry;
   }
 
   /**
@@ -64,6 +66,11 @@ public final class PrometheusEndpoint implements AutoCloseable {
    */
   public static PrometheusEndpoint start(
       PrometheusMeterRegistry registry, InetSocketAddress address) {
+    return start(registry, address, false);
+  }
+
+  private static PrometheusEndpoint start(
+      PrometheusMeterRegistry registry, InetSocketAddress address, boolean ownsRegistry) {
     Objects.requireNonNull(registry, "registry == null");
     Objects.requireNonNull(address, "address == null");
     HttpServer server;
@@ -82,20 +89,27 @@ public final class PrometheusEndpoint implements AutoCloseable {
     server.setExecutor(executor);
     server.createContext("/", exchange -> serve(exchange, registry));
     server.start();
-    return new PrometheusEndpoint(server, executor, registry);
+    return new PrometheusEndpoint(server, executor, registry, ownsRegistry);
   }
 
   /**
    * Binds the meters to a new {@link PrometheusMeterRegistry} and serves it on every interface
-   * at the port; see {@link #registry()} to add more meters.
+   * at the port; see {@link #registry()} to add more meters. Closing the endpoint closes that
+   * registry.
    *
    * @param port the TCP port; 0 picks a free one
+   * @throws UncheckedIOException if the port cannot be bound
    */
   public static PrometheusEndpoint start(MeterBinder binder, int port) {
     Objects.requireNonNull(binder, "binder == null");
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     binder.bindTo(registry);
-    return start(registry, port);
+    try {
+      return start(registry, new InetSocketAddress(port), true);
+    } catch (RuntimeException e) {
+      registry.close();
+      throw e;
+    }
   }
 
   private static void serve(HttpExchange exchange, PrometheusMeterRegistry registry)
@@ -140,10 +154,16 @@ public final class PrometheusEndpoint implements AutoCloseable {
     return registry;
   }
 
-  /** Stops serving at once and frees the port. Safe to call more than once. */
+  /**
+   * Stops serving at once and frees the port; closes the registry if the endpoint made it.
+   * Safe to call more than once.
+   */
   @Override
   public void close() {
     server.stop(0);
     executor.shutdownNow();
+    if (ownsRegistry) {
+      registry.close();
+    }
   }
 }
