@@ -143,6 +143,29 @@ class NecroStackMetricsTest {
   }
 
   @Test
+  void countsExactlyUnderConcurrentHandling() {
+    NecroStackMetrics metrics = new NecroStackMetrics();
+    Organ work = Organ.builder("work").listensTo("JOB").handle(e -> Event.of("DONE"));
+    Organ done = Organ.builder("done").listensTo("DONE").handle(e -> Emission.none());
+    Spine spine = Spine.builder().backend(backend).organs(work, done).concurrency(8)
+        .observer(metrics).build();
+    metrics.monitor(spine).bindTo(registry);
+    Event[] jobs = new Event[500];
+    for (int i = 0; i < jobs.length; i++) {
+      jobs[i] = Event.of("JOB");
+    }
+
+    spine.run(jobs);
+
+    assertThat(handlings("JOB", "work", "success")).isEqualTo(500);
+    assertThat(handlings("DONE", "done", "success")).isEqualTo(500);
+    assertThat(registry.get(NecroStackMetrics.HANDLING_EMITTED).tag("organ", "work").counter()
+        .count()).isEqualTo(500);
+    assertThat(functionCounter("necrostack.events.processed")).isEqualTo(1000);
+    assertThat(gauge("necrostack.events.in.flight")).isZero();
+  }
+
+  @Test
   void backendHealthIsSampledLazilyAndCached() {
     MockClock clock = new MockClock();
     SimpleMeterRegistry timed = new SimpleMeterRegistry(SimpleConfig.DEFAULT, clock);

@@ -5,7 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.necrostack.backend.InMemoryBackend;
 import io.necrostack.core.Emission;
 import io.necrostack.core.Event;
+import io.necrostack.core.HandlerPolicy;
 import io.necrostack.core.Organ;
+import io.necrostack.core.RetryPolicy;
 import io.necrostack.core.Spine;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.trace.Span;
@@ -21,11 +23,13 @@ import io.opentelemetry.sdk.trace.SdkTracerProvider;
 import io.opentelemetry.sdk.trace.data.EventData;
 import io.opentelemetry.sdk.trace.data.SpanData;
 import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -121,6 +125,68 @@ class TracingObserverTest {
           .isEqualTo(IllegalStateException.class.getName());
       assertThat(attribute(event, "exception.message")).isEqualTo("boom");
     });
+  }
+
+  @Test
+  void eachAttemptOfARetriedHandlingIsASpanAndTheSuccessfulOneParentsTheNextStep() {
+    AtomicInteger calls = new AtomicInteger();
+    Organ flaky = Organ.builder("flaky").listensTo("A").handle(e -> {
+      if (calls.incrementAndGet() == 1) {
+        throw new IllegalStateException("first try fails");
+      }
+      return Event.of("B");
+    });
+    RetryPolicy once = new RetryPolicy(2, Duration.ZERO, Duration.ZERO, 0, t -> true,
+        Duration.ZERO);
+    Spine spine = Spine.builder().backend(new InMemoryBackend())
+        .organs(flaky, step("next", "B", null))
+        .organPolicy("flaky", HandlerPolicy.DEFAULT.withRetry(once))
+        .observer(tracing).build();
+
+    spine.run(Event.of("A"));
+
+    List<SpanData> spans = exporter.getFinishedSpanItems();
+    List<SpanData> attempts = spans.stream()
+        .filter(s -> s.getName().equals("flaky process A")).toList();
+    assertThat(attempts).hasSize(2);
+    assertThat(attempts).extracting(s -> s.getStatus().getStatusCode())
+        .containsExactly(StatusCode.ERROR, StatusCode.UNSET);
+    assertThat(attempts.get(0).getTraceId()).as("no shared parent: each attempt is a root")
+        .isNotEqualTo(attempts.get(1).getTraceId());
+    SpanData next = byName(spans, "next process B");
+    assertThat(next.getParentSpanId()).isEqualTo(attempts.get(1).getSpanId());
+    assertThat(next.getTraceId()).isEqualTo(attempts.get(1).getTraceId());
+  }
+
+  @Test
+  void concurrentChainsKeepTheirOwnTraces() {
+    Spine spine = Spine.builder().backend(new InMemoryBackend())
+        .organs(step("first", "A", "B"), step("second", "B", null))
+        .concurrency(8).observer(tracing).build();
+    Event[] starts = new Event[100];
+    for (int i = 0; i < starts.length; i++) {
+      starts[i] = Event.of("A");
+    }
+
+    spine.run(starts);
+
+    List<SpanData> spans = exporter.getFinishedSpanItems();
+    assertThat(spans).hasSize(200);
+    Map<String, SpanData> firstByEventId = new HashMap<>();
+    for (SpanData span : spans) {
+      if (span.getName().equals("first process A")) {
+        firstByEventId.put(span.getAttributes().get(TracingObserver.MESSAGE_ID), span);
+      }
+    }
+    assertThat(firstByEventId).hasSize(100);
+    assertThat(firstByEventId.values()).extracting(SpanData::getTraceId).doesNotHaveDuplicates();
+    for (SpanData span : spans) {
+      if (span.getName().equals("second process B")) {
+        SpanData cause = firstByEventId.get(span.getAttributes().get(TracingObserver.CAUSATION_ID));
+        assertThat(span.getParentSpanId()).isEqualTo(cause.getSpanId());
+        assertThat(span.getTraceId()).isEqualTo(cause.getTraceId());
+      }
+    }
   }
 
   @Test
