@@ -163,14 +163,14 @@ class CliTest {
         .isEqualTo(
             """
             flowchart LR
-              t0([SUMMON_RITUAL])
-              t1([SPIRIT_APPEARED])
-              t2([ANSWER_GENERATED])
-              t3([OMEN_REVEALED])
-              o0[Summoner]
-              o1[Oracle]
-              o2[OmenReader]
-              o3[Scribe]
+              t0(["SUMMON_RITUAL"])
+              t1(["SPIRIT_APPEARED"])
+              t2(["ANSWER_GENERATED"])
+              t3(["OMEN_REVEALED"])
+              o0["Summoner"]
+              o1["Oracle"]
+              o2["OmenReader"]
+              o3["Scribe"]
               t0 --> o0
               o0 --> t1
               t1 --> o1
