@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.necrostack.backend.Backend;
+import io.necrostack.backend.DelayedRedelivery;
 import io.necrostack.backend.Delivery;
 import io.necrostack.core.Event;
 import io.necrostack.core.Organ;
@@ -213,6 +214,26 @@ public abstract class BackendConformanceTest {
     Delivery again = pullAtLeast(backend, 1).get(0);
     assertThat(again.event().id()).isEqualTo(sent.id());
     assertThat(again.deliveryCount()).isEqualTo(first.deliveryCount() + 1);
+    backend.ack(again);
+  }
+
+  @Test
+  void aDelayedNackIsRedeliveredAfterItsDelayNotBefore() throws Exception {
+    assumeTrue(backend instanceof DelayedRedelivery, "backend has no delayed redelivery");
+    Event sent = Event.of("LATER");
+    backend.enqueue(sent);
+    Delivery first = pullAtLeast(backend, 1).get(0);
+    long nackedAt = System.nanoTime();
+
+    ((DelayedRedelivery) backend).nack(first, "try again later", Duration.ofMillis(700));
+
+    List<Delivery> early = backend.pull(1, Duration.ZERO);
+    assertThat(early).as("not redelivered at once").isEmpty();
+    Delivery again = pullAtLeast(backend, 1).get(0);
+    long waitedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - nackedAt);
+    assertThat(again.event().id()).isEqualTo(sent.id());
+    assertThat(waitedMillis).as("redelivered no sooner than the delay").isGreaterThanOrEqualTo(700);
+    assertThat(again.deliveryCount()).isGreaterThan(first.deliveryCount());
     backend.ack(again);
   }
 
