@@ -1,0 +1,739 @@
+package io.necrostack.redis;
+
+import io.lettuce.core.Consumer;
+import io.lettuce.core.RedisBusyException;
+import io.lettuce.core.RedisCommandExecutionException;
+import io.lettuce.core.RedisFuture;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.StreamMessage;
+import io.lettuce.core.XGroupCreateArgs;
+import io.lettuce.core.XReadArgs;
+import io.lettuce.core.api.sync.RedisCommands;
+import io.necrostack.backend.Backend;
+import io.necrostack.backend.BackendException;
+import io.necrostack.backend.BackendHealth;
+import io.necrostack.backend.Delivery;
+import io.necrostack.core.Event;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The durable backend: events in a Redis stream, shared by the consumers of one consumer
+ * group, so many Spines on many machines each handle a share, at least once.
+ *
+ * <p><b>Reading.</b> {@link #pull} first re-delivers this consumer's own pending entries from
+ * a previous life (once, at the first pulls), then reads new entries with {@code XREADGROUP
+ * ... BLOCK} on a connection of its own. Every {@link RedisBackendConfig#claimInterval()} a
+ * pull also runs a claim round ({@code XAUTOCLAIM}) that takes over entries pending longer
+ * than {@link RedisBackendConfig#claimIdleTime()} at any consumer of the group (a crashed
+ * one, or this one after {@link #release}). An entry whose next delivery would exceed {@link
+ * RedisBackendConfig#maxDeliveries()} is dead-lettered instead; so is an entry that is not a
+ * valid event (no {@code event} field, bad JSON, invalid event), with the precise reason. The
+ * group is created on first use and re-created when Redis answers {@code NOGROUP} (after a
+ * restart without persistence, a flush or a group deletion), reading from the stream's start
+ * so nothing still in the stream is skipped (at least once: some entries may be handled
+ * again).
+ *
+ * <p><b>Settling.</b> {@link #ack} and {@link #ackAll} run one {@code XACK}. {@link #nack}
+ * dead-letters the entry at once with the reason. {@link #release} does nothing: the entries
+ * stay pending and are claimed again after the claim idle time. {@link #commit} writes the
+ * emitted events and acknowledges the handled entry in one Lua script, <em>fenced</em>: only
+ * if the entry is still pending for this consumer. The guarantee: the emitted events are
+ * written, in order, if and only if the handled entry is acknowledged, atomically; an entry
+ * claimed by another consumer (because this one was slower than the claim idle time) is not
+ * committed here, and the other consumer's handling alone emits. A crash before the commit
+ * leaves nothing written; the entry is redelivered. If Redis loses acknowledged writes (no
+ * persistence, failover), these guarantees hold only for what it kept.
+ *
+ * <p><b>Wire format.</b> Shared with the Python original; see {@link RedisDeadLetters} and the
+ * package documentation of the entry layout.
+ *
+ * <p><b>Threads.</b> Thread-safe; pulls are serialized. Commands that fail because Redis is
+ * unreachable throw {@link BackendException}; Lettuce reconnects in the background and never
+ * replays a command sent before the disconnect.
+ *
+ * <p>Not {@link io.necrostack.backend.Drainable}: a Redis stream is a service that other
+ * processes write to; a Spine on it runs until stopped.
+ */
+public final class RedisBackend implements Backend {
+  private static final Logger log = LoggerFactory.getLogger(RedisBackend.class);
+  private static final String CURSOR_START = "0-0";
+
+  private final RedisBackendConfig config;
+  private final RedisConnections redis;
+  private final String[] streamKey;
+  private final String[] streamAndDlq;
+  private final String maxLen;
+  private final Consumer<String> consumer;
+  private final ReentrantLock readLock = new ReentrantLock();
+  private volatile boolean closed;
+
+  // Reader state, guarded by readLock.
+  private boolean ownPendingDone;
+  private String ownPendingNext = "-";
+  private String claimCursor = CURSOR_START;
+  private long nextClaimNanos;
+
+  private final LongAdder enqueued = new LongAdder();
+  private final LongAdder pulled = new LongAdder();
+  private final LongAdder acked = new LongAdder();
+  private final LongAdder deadLettered = new LongAdder();
+  private final LongAdder reclaimed = new LongAdder();
+  private final LongAdder fencedCommits = new LongAdder();
+  private final LongAdder lostEntries = new LongAdder();
+
+  private RedisBackend(RedisBackendConfig config) {
+    this.config = config;
+    this.redis = new RedisConnections(config);
+    this.streamKey = new String[] {config.stream()};
+    this.streamAndDlq = new String[] {config.stream(), config.deadLetterStream()};
+    this.maxLen = Long.toString(config.maxLength());
+    this.consumer = Consumer.from(config.group(), config.consumer());
+    this.nextClaimNanos = System.nanoTime() + config.claimInterval().toNanos();
+    try {
+      ensureGroup();
+    } catch (RuntimeException e) {
+      redis.close();
+      throw new BackendException(
+          "cannot create consumer group '" + config.group() + "' on stream '" + config.stream()
+              + "' at " + config.redactedUrl() + ": " + RedisConnections.describe(e));
+    }
+    log.atInfo()
+        .addKeyValue("url", config.redactedUrl())
+        .addKeyValue("stream", config.stream())
+        .addKeyValue("group", config.group())
+        .addKeyValue("consumer", config.consumer())
+        .log("redis backend connected");
+  }
+
+  /**
+   * Connects to Redis and creates the consumer group if needed.
+   *
+   * @throws BackendException if Redis cannot be reached, refuses the credentials, or the group
+   *     cannot be created; the message never contains the password
+   */
+  public static RedisBackend create(RedisBackendConfig config) {
+    Objects.requireNonNull(config, "config == null");
+    return new RedisBackend(config);
+  }
+
+  /** A backend on a local Redis with every default. */
+  public static RedisBackend create() {
+    return create(RedisBackendConfig.defaults());
+  }
+
+  /** This backend's configuration. */
+  public RedisBackendConfig config() {
+    return config;
+  }
+
+  /** Tools to inspect, replay and purge this backend's dead-letter stream. */
+  public RedisDeadLetters deadLetters() {
+    checkOpen();
+    return new RedisDeadLetters(this, redis, config);
+  }
+
+  // ------------------------------------------------------------------ writing
+
+  @Override
+  public void enqueue(Event event) {
+    Objects.requireNonNull(event, "event == null");
+    enqueueAll(List.of(event));
+  }
+
+  /**
+   * Appends the events in one script run: all or nothing, unless the list is long enough to be
+   * split into runs of {@link RedisBackendConfig#batchSize()} events, each all or nothing.
+   */
+  @Override
+  public void enqueueAll(List<Event> events) {
+    for (Event event : events) {
+      Objects.requireNonNull(event, "events contains null");
+    }
+    checkOpen();
+    int step = config.batchSize();
+    for (int from = 0; from < events.size(); from += step) {
+      List<Event> chunk = events.subList(from, Math.min(events.size(), from + step));
+      List<String> args = new ArrayList<>(1 + chunk.size() * 4);
+      args.add(maxLen);
+      appendEvents(chunk, args);
+      try {
+        redis.<Long>eval(Scripts.ENQUEUE, ScriptOutputType.INTEGER, streamKey, toArray(args));
+      } catch (RuntimeException e) {
+        throw failure("cannot enqueue " + chunk.size() + " event(s)", e);
+      }
+      enqueued.add(chunk.size());
+    }
+  }
+
+  private static void appendEvents(List<Event> events, List<String> args) {
+    List<String> fields = new ArrayList<>(8);
+    for (Event event : events) {
+      fields.clear();
+      WireFormat.appendFields(event, fields);
+      args.add(Integer.toString(fields.size()));
+      args.addAll(fields);
+    }
+  }
+
+  // ------------------------------------------------------------------ reading
+
+  @Override
+  public List<Delivery> pull(int maxEvents, Duration timeout) throws InterruptedException {
+    if (maxEvents < 1) {
+      throw new IllegalArgumentException("maxEvents must be at least 1, got " + maxEvents);
+    }
+    Objects.requireNonNull(timeout, "timeout == null");
+    long deadline = System.nanoTime() + Math.max(0, timeout.toNanos());
+    readLock.lockInterruptibly();
+    try {
+      checkOpen();
+      int max = Math.min(maxEvents, config.batchSize());
+      List<Delivery> out = new ArrayList<>(Math.min(max, 64));
+      try {
+        if (!ownPendingDone) {
+          readOwnPending(max, out);
+          if (!out.isEmpty()) {
+            return counted(out);
+          }
+        }
+        if (claimDue()) {
+          claim(max, out);
+          if (!out.isEmpty()) {
+            return counted(out);
+          }
+        }
+        do {
+          readNew(max, deadline, out);
+        } while (out.isEmpty() && System.nanoTime() - deadline < 0 && !closed);
+      } catch (InterruptedException e) {
+        throw e;
+      } catch (RuntimeException e) {
+        if (closed) {
+          return List.of(); // closing woke us: the contract says return empty
+        }
+        if (isNoGroup(e)) {
+          recreateGroup();
+          return counted(out);
+        }
+        throw failure("cannot read stream '" + config.stream() + "'", e);
+      }
+      return counted(out);
+    } finally {
+      readLock.unlock();
+    }
+  }
+
+  private List<Delivery> counted(List<Delivery> out) {
+    pulled.add(out.size());
+    return out;
+  }
+
+  /** Re-delivers, page by page, what this consumer left pending in a previous life. */
+  private void readOwnPending(int max, List<Delivery> out) {
+    List<Object> reply =
+        redis.eval(Scripts.OWN_PENDING, ScriptOutputType.MULTI, streamKey,
+            config.group(), config.consumer(), ownPendingNext, Integer.toString(max));
+    String last = (String) reply.get(0);
+    handleClaimed(reply, out, false);
+    if (last == null || last.isEmpty()) {
+      ownPendingDone = true;
+      log.atDebug().addKeyValue("consumer", config.consumer()).log("own pending entries read");
+    } else {
+      ownPendingNext = nextId(last);
+    }
+  }
+
+  private boolean claimDue() {
+    long now = System.nanoTime();
+    // A cursor mid-scan means the last round stopped at its count: go on without waiting.
+    if (!CURSOR_START.equals(claimCursor) || now - nextClaimNanos >= 0) {
+      nextClaimNanos = now + config.claimInterval().toNanos();
+      return true;
+    }
+    return false;
+  }
+
+  /** One claim round: takes over entries idle at any consumer for the claim idle time. */
+  private void claim(int max, List<Delivery> out) {
+    List<Object> reply =
+        redis.eval(Scripts.CLAIM, ScriptOutputType.MULTI, streamKey,
+            config.group(), config.consumer(),
+            Long.toString(config.claimIdleTime().toMillis()), claimCursor,
+            Integer.toString(max));
+    claimCursor = (String) reply.get(0);
+    int before = out.size();
+    handleClaimed(reply, out, true);
+    if (out.size() > before) {
+      log.atInfo()
+          .addKeyValue("consumer", config.consumer())
+          .addKeyValue("claimed", out.size() - before)
+          .log("claimed idle pending entries");
+    }
+  }
+
+  /**
+   * Turns a claim script's reply into deliveries, dead-lettering entries past the max
+   * deliveries or malformed, and counting deleted ones as lost.
+   */
+  @SuppressWarnings("unchecked")
+  private void handleClaimed(List<Object> reply, List<Delivery> out, boolean reclaim) {
+    List<Object> entries = (List<Object>) reply.get(1);
+    List<Object> deleted = (List<Object>) reply.get(2);
+    for (Object o : entries) {
+      List<Object> entry = (List<Object>) o;
+      String id = (String) entry.get(0);
+      Map<String, String> fields = pairs((List<Object>) entry.get(1));
+      int count = (int) Math.min(Integer.MAX_VALUE, ((Number) entry.get(2)).longValue());
+      if (reclaim) {
+        reclaimed.increment();
+      }
+      if (count > config.maxDeliveries()) {
+        deadLetter(id, fields, count,
+            "exceeded max deliveries: delivery " + count + " > " + config.maxDeliveries(),
+            "MaxDeliveriesExceeded");
+        continue;
+      }
+      Delivery d = decode(id, fields, count);
+      if (d != null) {
+        out.add(d);
+      }
+    }
+    if (!deleted.isEmpty()) {
+      lostEntries.add(deleted.size());
+      log.atWarn()
+          .addKeyValue("stream", config.stream())
+          .addKeyValue("ids", deleted)
+          .log("pending entries were deleted or trimmed from the stream before being handled");
+    }
+  }
+
+  @SuppressWarnings("unchecked") // the varargs of one StreamOffset<String>
+  private void readNew(int max, long deadline, List<Delivery> out) throws InterruptedException {
+    long leftMillis = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+    XReadArgs args = XReadArgs.Builder.count(max);
+    Duration block = Duration.ZERO;
+    if (leftMillis > 0) {
+      block = Duration.ofMillis(Math.min(leftMillis, config.blockTime().toMillis()));
+      args.block(block);
+    }
+    RedisFuture<List<StreamMessage<String, String>>> future =
+        redis.reader().async().xreadgroup(consumer, args,
+            XReadArgs.StreamOffset.lastConsumed(config.stream()));
+    List<StreamMessage<String, String>> messages;
+    try {
+      messages = future.get(redis.readTimeout(block).toMillis(), TimeUnit.MILLISECONDS);
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      throw cause instanceof RuntimeException re ? re : new BackendException("read failed", cause);
+    } catch (TimeoutException e) {
+      future.cancel(true);
+      throw new BackendException("read timed out after " + redis.readTimeout(block), e);
+    } catch (InterruptedException e) {
+      // Entries the server hands out now stay pending; a later claim round delivers them.
+      future.cancel(true);
+      throw e;
+    }
+    if (messages == null) {
+      return;
+    }
+    for (StreamMessage<String, String> m : messages) {
+      Map<String, String> body = m.getBody();
+      if (body == null) {
+        continue; // only history reads return deleted entries; '>' never does
+      }
+      Delivery d = decode(m.getId(), body, 1);
+      if (d != null) {
+        out.add(d);
+      }
+    }
+  }
+
+  /** The delivery for an entry, or null after dead-lettering a malformed one. */
+  private Delivery decode(String id, Map<String, String> fields, int count) {
+    try {
+      return new RedisDelivery(WireFormat.decode(fields), count, id, this);
+    } catch (WireFormat.MalformedEntryException e) {
+      deadLetter(id, fields, count, e.getMessage(), "MalformedEntry");
+      return null;
+    }
+  }
+
+  // ------------------------------------------------------------------ settling
+
+  @Override
+  public void ack(Delivery delivery) {
+    RedisDelivery d = own(delivery);
+    checkOpen();
+    try {
+      acked.add(redis.sync().xack(config.stream(), config.group(), d.deliveryId()));
+    } catch (RuntimeException e) {
+      throw settleFailure("cannot ack entry " + d.deliveryId(), e);
+    }
+  }
+
+  /** Acknowledges every delivery with one {@code XACK}. */
+  @Override
+  public void ackAll(List<Delivery> deliveries) {
+    if (deliveries.isEmpty()) {
+      return;
+    }
+    String[] ids = new String[deliveries.size()];
+    for (int i = 0; i < ids.length; i++) {
+      ids[i] = own(deliveries.get(i)).deliveryId();
+    }
+    checkOpen();
+    try {
+      acked.add(redis.sync().xack(config.stream(), config.group(), ids));
+    } catch (RuntimeException e) {
+      throw settleFailure("cannot ack " + ids.length + " entries", e);
+    }
+  }
+
+  /** Dead-letters the entry at once with the reason, if it is still pending for this consumer. */
+  @Override
+  public void nack(Delivery delivery, String reason) {
+    RedisDelivery d = own(delivery);
+    checkOpen();
+    Map<String, String> fields = WireFormat.fields(d.event());
+    deadLetter(d.deliveryId(), fields, d.deliveryCount(),
+        reason == null ? "nack" : reason, "Nack");
+  }
+
+  /** Does nothing: the entries stay pending and are claimed again after the idle time. */
+  @Override
+  public void release(List<Delivery> deliveries) {
+    for (Delivery d : deliveries) {
+      own(d);
+    }
+  }
+
+  /**
+   * Writes the emitted events and acknowledges the delivery atomically, if the entry is still
+   * pending for this consumer; see {@link #tryCommit}. A refused commit is logged and counted
+   * ({@link RedisBackendMetrics#fencedCommits()}), not thrown: the entry belongs to another
+   * consumer, whose handling emits instead.
+   */
+  @Override
+  public void commit(Delivery delivery, List<Event> emitted) {
+    if (!tryCommit(delivery, emitted)) {
+      log.atWarn()
+          .addKeyValue("entry_id", delivery.deliveryId())
+          .addKeyValue("event_id", delivery.event().id())
+          .addKeyValue("event_type", delivery.event().eventType())
+          .addKeyValue("consumer", config.consumer())
+          .log("commit refused: the entry is no longer pending for this consumer (claimed by"
+              + " another after the claim idle time); its emitted events were not written");
+    }
+  }
+
+  /**
+   * The fenced commit, in one Lua script: if the delivery's entry is still pending for this
+   * consumer, appends the emitted events in order and acknowledges the entry, and returns
+   * true; otherwise writes nothing and returns false.
+   *
+   * @throws BackendException if Redis could not run it; then nothing was written and the
+   *     entry stays pending
+   */
+  public boolean tryCommit(Delivery delivery, List<Event> emitted) {
+    RedisDelivery d = own(delivery);
+    for (Event event : emitted) {
+      Objects.requireNonNull(event, "emitted contains null");
+    }
+    checkOpen();
+    List<String> args = new ArrayList<>(4 + emitted.size() * 4);
+    args.add(config.group());
+    args.add(config.consumer());
+    args.add(d.deliveryId());
+    args.add(maxLen);
+    appendEvents(emitted, args);
+    long result;
+    try {
+      result = redis.<Long>eval(Scripts.COMMIT, ScriptOutputType.INTEGER, streamKey,
+          toArray(args));
+    } catch (RuntimeException e) {
+      if (isNoGroup(e)) {
+        // The group and its pending list are gone: the entry is not ours any more.
+        recreateGroup();
+        fencedCommits.increment();
+        return false;
+      }
+      throw failure("cannot commit entry " + d.deliveryId(), e);
+    }
+    if (result == 1) {
+      enqueued.add(emitted.size());
+      acked.increment();
+      return true;
+    }
+    fencedCommits.increment();
+    return false;
+  }
+
+  /** Dead-letters one entry, fenced on this consumer's ownership; counts it if written. */
+  void deadLetter(String id, Map<String, String> fields, int count, String reason,
+      String errorClass) {
+    List<String> args = new ArrayList<>(32);
+    args.add(config.group());
+    args.add(config.consumer());
+    args.add(id);
+    String json = fields.get(WireFormat.EVENT);
+    add(args, WireFormat.ORIGINAL_ID, id);
+    add(args, WireFormat.EVENT, json == null ? "" : json);
+    add(args, WireFormat.REASON, reason);
+    add(args, WireFormat.FAILED_AT, WireFormat.failedAt(Instant.now()));
+    add(args, WireFormat.DELIVERY_COUNT, Integer.toString(count));
+    add(args, WireFormat.ERROR_CLASS, errorClass);
+    add(args, WireFormat.STREAM, config.stream());
+    add(args, WireFormat.GROUP, config.group());
+    add(args, WireFormat.CONSUMER, config.consumer());
+    WireFormat.metadataFields(fields).forEach((k, v) -> add(args, k, v));
+    if (json == null) {
+      add(args, WireFormat.ENTRY, WireFormat.toJsonObject(fields));
+    }
+    long result;
+    try {
+      result = redis.<Long>eval(Scripts.DEAD_LETTER, ScriptOutputType.INTEGER, streamAndDlq,
+          toArray(args));
+    } catch (RuntimeException e) {
+      if (isNoGroup(e)) {
+        recreateGroup();
+        return;
+      }
+      throw failure("cannot dead-letter entry " + id, e);
+    }
+    if (result == 1) {
+      deadLettered.increment();
+      log.atWarn()
+          .addKeyValue("entry_id", id)
+          .addKeyValue("reason", reason)
+          .addKeyValue("dead_letter_stream", config.deadLetterStream())
+          .log("entry dead-lettered");
+    }
+  }
+
+  private static void add(List<String> args, String field, String value) {
+    args.add(field);
+    args.add(value);
+  }
+
+  // ------------------------------------------------------------------ health
+
+  /**
+   * Pings Redis and reports: {@code ping_ms}, {@code stream_length}, {@code group_lag} (entries
+   * not yet delivered to the group; -1 if Redis cannot tell), {@code pending} (delivered, not
+   * acknowledged), {@code dead_letters}, and the counters of {@link #metrics()}. Down, with
+   * the reason, when Redis does not answer.
+   */
+  @Override
+  public BackendHealth health() {
+    Map<String, Object> details = new LinkedHashMap<>();
+    details.put("stream", config.stream());
+    details.put("group", config.group());
+    details.put("consumer", config.consumer());
+    RedisBackendMetrics m = metrics();
+    details.put("enqueued", m.enqueued());
+    details.put("pulled", m.pulled());
+    details.put("acked", m.acked());
+    details.put("dead_lettered", m.deadLettered());
+    details.put("reclaimed", m.reclaimed());
+    details.put("reconnections", m.reconnections());
+    details.put("fenced_commits", m.fencedCommits());
+    details.put("lost_entries", m.lostEntries());
+    if (closed) {
+      return BackendHealth.down("redis: closed", details);
+    }
+    try {
+      RedisCommands<String, String> sync = redis.sync();
+      long start = System.nanoTime();
+      sync.ping();
+      double pingMs = (System.nanoTime() - start) / 1_000_000.0;
+      details.put("ping_ms", pingMs);
+      long length = sync.xlen(config.stream());
+      details.put("stream_length", length);
+      long lag = -1;
+      long pending = 0;
+      boolean groupFound = false;
+      for (Object g : sync.xinfoGroups(config.stream())) {
+        Map<String, Object> info = infoMap(g);
+        if (config.group().equals(info.get("name"))) {
+          groupFound = true;
+          pending = asLong(info.get("pending"), 0);
+          lag = asLong(info.get("lag"), -1);
+        }
+      }
+      details.put("group_lag", lag);
+      details.put("pending", pending);
+      long deadLetters = sync.xlen(config.deadLetterStream());
+      details.put("dead_letters", deadLetters);
+      String description = String.format(
+          "redis %s stream %s: %d entries, lag %d, %d pending, %d dead letters, ping %.2f ms",
+          config.redactedUrl(), config.stream(), length, lag, pending, deadLetters, pingMs);
+      if (!groupFound) {
+        return BackendHealth.down(description + " (group '" + config.group() + "' missing)",
+            details);
+      }
+      return BackendHealth.up(description, details);
+    } catch (RuntimeException e) {
+      return BackendHealth.down("redis " + config.redactedUrl() + " unreachable: "
+          + RedisConnections.describe(e), details);
+    }
+  }
+
+  /** A snapshot of this backend's counters. */
+  public RedisBackendMetrics metrics() {
+    return new RedisBackendMetrics(enqueued.sum(), pulled.sum(), acked.sum(),
+        deadLettered.sum(), reclaimed.sum(), redis.reconnections(), fencedCommits.sum(),
+        lostEntries.sum());
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> infoMap(Object reply) {
+    Map<String, Object> map = new LinkedHashMap<>();
+    if (reply instanceof List<?> list) {
+      for (int i = 0; i + 1 < list.size(); i += 2) {
+        map.put(String.valueOf(list.get(i)), list.get(i + 1));
+      }
+    } else if (reply instanceof Map<?, ?> m) {
+      m.forEach((k, v) -> map.put(String.valueOf(k), v));
+    }
+    return map;
+  }
+
+  private static long asLong(Object value, long fallback) {
+    if (value instanceof Number n) {
+      return n.longValue();
+    }
+    if (value instanceof String s) {
+      try {
+        return Long.parseLong(s);
+      } catch (NumberFormatException e) {
+        return fallback;
+      }
+    }
+    return fallback;
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  /** Closes both connections and the client; a blocked pull returns empty. Idempotent. */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    redis.close();
+    log.atInfo().addKeyValue("consumer", config.consumer()).log("redis backend closed");
+  }
+
+  /** The configuration, password redacted. */
+  @Override
+  public String toString() {
+    return "RedisBackend{" + config.redactedUrl() + ", stream=" + config.stream()
+        + ", group=" + config.group() + ", consumer=" + config.consumer()
+        + (closed ? ", closed" : "") + "}";
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  /** Creates the group from the stream's start, with the stream; an existing group is fine. */
+  private void ensureGroup() {
+    try {
+      redis.sync().xgroupCreate(XReadArgs.StreamOffset.from(config.stream(), "0"),
+          config.group(), XGroupCreateArgs.Builder.mkstream(true));
+    } catch (RedisBusyException e) {
+      // BUSYGROUP: it exists already
+    } catch (RedisCommandExecutionException e) {
+      if (e.getMessage() == null || !e.getMessage().startsWith("BUSYGROUP")) {
+        throw e;
+      }
+    }
+  }
+
+  private void recreateGroup() {
+    log.atWarn()
+        .addKeyValue("stream", config.stream())
+        .addKeyValue("group", config.group())
+        .log("consumer group missing (NOGROUP): re-creating it from the stream's start");
+    try {
+      ensureGroup();
+    } catch (RuntimeException e) {
+      throw failure("cannot re-create consumer group '" + config.group() + "'", e);
+    }
+    // Our own pending list went with the group; scanning it again costs one call.
+    claimCursor = CURSOR_START;
+  }
+
+  static boolean isNoGroup(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      String m = t.getMessage();
+      if (m != null && m.contains("NOGROUP")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private RedisDelivery own(Delivery delivery) {
+    Objects.requireNonNull(delivery, "delivery == null");
+    if (delivery instanceof RedisDelivery d && d.owner() == this) {
+      return d;
+    }
+    throw new IllegalArgumentException("delivery " + delivery.deliveryId()
+        + " was not pulled from this backend");
+  }
+
+  void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("redis backend is closed");
+    }
+  }
+
+  private BackendException failure(String what, RuntimeException e) {
+    if (e instanceof BackendException be) {
+      return be;
+    }
+    return new BackendException(what + " at " + config.redactedUrl() + ": "
+        + RedisConnections.describe(e), e);
+  }
+
+  private BackendException settleFailure(String what, RuntimeException e) {
+    if (isNoGroup(e)) {
+      recreateGroup();
+    }
+    return failure(what + " (it stays pending and will be delivered again)", e);
+  }
+
+  private static String[] toArray(List<String> args) {
+    return args.toArray(new String[0]);
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Map<String, String> pairs(List<Object> flat) {
+    Map<String, String> map = new LinkedHashMap<>(flat.size());
+    for (int i = 0; i + 1 < flat.size(); i += 2) {
+      map.put((String) flat.get(i), (String) flat.get(i + 1));
+    }
+    return map;
+  }
+
+  /** The smallest stream id after {@code id}, for paging with inclusive ranges. */
+  static String nextId(String id) {
+    int dash = id.indexOf('-');
+    long ms = Long.parseLong(id.substring(0, dash));
+    long seq = Long.parseLong(id.substring(dash + 1));
+    return seq == Long.MAX_VALUE ? (ms + 1) + "-0" : ms + "-" + (seq + 1);
+  }
+}
