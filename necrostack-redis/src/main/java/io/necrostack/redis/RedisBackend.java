@@ -3,7 +3,9 @@ package io.necrostack.redis;
 import io.lettuce.core.Consumer;
 import io.lettuce.core.RedisBusyException;
 import io.lettuce.core.RedisCommandExecutionException;
+import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisFuture;
+import io.lettuce.core.RedisLoadingException;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.StreamMessage;
 import io.lettuce.core.XGroupCreateArgs;
@@ -25,7 +27,9 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -378,7 +382,8 @@ public final class RedisBackend implements Backend {
     RedisDelivery d = own(delivery);
     checkOpen();
     try {
-      acked.add(redis.sync().xack(config.stream(), config.group(), d.deliveryId()));
+      acked.add(retrying(() -> redis.sync().xack(config.stream(), config.group(),
+          d.deliveryId())));
     } catch (RuntimeException e) {
       throw settleFailure("cannot ack entry " + d.deliveryId(), e);
     }
@@ -396,7 +401,7 @@ public final class RedisBackend implements Backend {
     }
     checkOpen();
     try {
-      acked.add(redis.sync().xack(config.stream(), config.group(), ids));
+      acked.add(retrying(() -> redis.sync().xack(config.stream(), config.group(), ids)));
     } catch (RuntimeException e) {
       throw settleFailure("cannot ack " + ids.length + " entries", e);
     }
@@ -461,8 +466,9 @@ public final class RedisBackend implements Backend {
     appendEvents(emitted, args);
     long result;
     try {
-      result = redis.<Long>eval(Scripts.COMMIT, ScriptOutputType.INTEGER, streamKey,
-          toArray(args));
+      String[] argv = toArray(args);
+      result = retrying(() -> redis.<Long>eval(Scripts.COMMIT, ScriptOutputType.INTEGER,
+          streamKey, argv));
     } catch (RuntimeException e) {
       if (isNoGroup(e)) {
         // The group and its pending list are gone: the entry is not ours any more.
@@ -521,6 +527,39 @@ public final class RedisBackend implements Backend {
           .addKeyValue("dead_letter_stream", config.deadLetterStream())
           .log("entry dead-lettered");
     }
+  }
+
+  /**
+   * Runs an idempotent command, retrying while Redis is unreachable for at most {@link
+   * RedisBackendConfig#retryTime()}, backing off from 20 ms to 1 s. Server error replies are
+   * not retried.
+   */
+  private <T> T retrying(Supplier<T> command) {
+    long deadline = System.nanoTime() + config.retryTime().toNanos();
+    long backoff = TimeUnit.MILLISECONDS.toNanos(20);
+    while (true) {
+      try {
+        return command.get();
+      } catch (RuntimeException e) {
+        if (!isTransient(e) || closed || System.nanoTime() - deadline >= 0) {
+          throw e;
+        }
+        log.atDebug().addKeyValue("error", e.toString()).log("redis unreachable; retrying");
+        LockSupport.parkNanos(Math.min(backoff, Math.max(0, deadline - System.nanoTime())));
+        if (Thread.currentThread().isInterrupted()) {
+          throw e; // keep the interrupt flag; the caller decides
+        }
+        backoff = Math.min(backoff * 2, TimeUnit.SECONDS.toNanos(1));
+      }
+    }
+  }
+
+  /** Client-side failures (disconnected, timed out) and LOADING; not server error replies. */
+  static boolean isTransient(RuntimeException e) {
+    if (e instanceof RedisLoadingException) {
+      return true;
+    }
+    return e instanceof RedisException && !(e instanceof RedisCommandExecutionException);
   }
 
   private static void add(List<String> args, String field, String value) {

@@ -48,6 +48,9 @@ public final class RedisBackendConfig {
   /** Stream length bound meaning "never trim". */
   public static final long NO_TRIMMING = 0;
 
+  /** Default time acks and commits keep retrying while Redis is unreachable. */
+  public static final Duration DEFAULT_RETRY_TIME = Duration.ofSeconds(10);
+
   /** Default bound on commands Lettuce queues per connection. */
   public static final int DEFAULT_REQUEST_QUEUE_SIZE = 65_536;
 
@@ -64,6 +67,7 @@ public final class RedisBackendConfig {
   private final String deadLetterStream;
   private final long maxLength;
   private final int requestQueueSize;
+  private final Duration retryTime;
   private final Path trustStore;
   private final char[] trustStorePassword;
 
@@ -81,6 +85,7 @@ public final class RedisBackendConfig {
     this.deadLetterStream = b.deadLetterStream != null ? b.deadLetterStream : b.stream + ":dlq";
     this.maxLength = b.maxLength;
     this.requestQueueSize = b.requestQueueSize;
+    this.retryTime = b.retryTime;
     this.trustStore = b.trustStore;
     this.trustStorePassword = b.trustStorePassword == null ? null : b.trustStorePassword.clone();
   }
@@ -182,6 +187,16 @@ public final class RedisBackendConfig {
     return requestQueueSize;
   }
 
+  /**
+   * How long ack, ackAll and commit keep retrying while Redis is unreachable (a restart, a
+   * network blip) before they throw; zero does not retry. Retrying them is safe: an ack is
+   * idempotent, and a commit is fenced, so a commit whose first attempt did run finds its
+   * entry settled and writes nothing twice. Enqueues and dead-lettering are not retried.
+   */
+  public Duration retryTime() {
+    return retryTime;
+  }
+
   /** The trust store (JKS or PKCS#12) for {@code rediss://}, or null for the JVM default. */
   public Path trustStore() {
     return trustStore;
@@ -208,6 +223,7 @@ public final class RedisBackendConfig {
         + ", deadLetterStream=" + deadLetterStream
         + ", maxLength=" + maxLength
         + ", requestQueueSize=" + requestQueueSize
+        + ", retryTime=" + retryTime
         + ", trustStore=" + trustStore
         + "}";
   }
@@ -256,6 +272,7 @@ public final class RedisBackendConfig {
     private String deadLetterStream;
     private long maxLength = NO_TRIMMING;
     private int requestQueueSize = DEFAULT_REQUEST_QUEUE_SIZE;
+    private Duration retryTime = DEFAULT_RETRY_TIME;
     private Path trustStore;
     private char[] trustStorePassword;
 
@@ -339,6 +356,12 @@ public final class RedisBackendConfig {
       return this;
     }
 
+    /** How long acks and commits retry while Redis is unreachable; default 10 s, 0: never. */
+    public Builder retryTime(Duration retryTime) {
+      this.retryTime = retryTime;
+      return this;
+    }
+
     /**
      * A trust store (JKS or PKCS#12 file) holding the server's certificate or its CA, for
      * {@code rediss://} with a self-signed certificate.
@@ -380,6 +403,11 @@ public final class RedisBackendConfig {
       if (blockTime != null && commandTimeout != null && commandTimeout.compareTo(blockTime) <= 0) {
         problems.add("commandTimeout (" + commandTimeout + ") must exceed blockTime ("
             + blockTime + "), or blocking reads would time out on the client");
+      }
+      if (retryTime == null) {
+        problems.add("retryTime == null");
+      } else if (retryTime.isNegative()) {
+        problems.add("retryTime must not be negative, got " + retryTime);
       }
       if (maxDeliveries < 1) {
         problems.add("maxDeliveries must be at least 1, got " + maxDeliveries);
