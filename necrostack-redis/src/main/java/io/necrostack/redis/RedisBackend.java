@@ -29,6 +29,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -173,8 +174,10 @@ public final class RedisBackend implements Backend {
       List<String> args = new ArrayList<>(1 + chunk.size() * 4);
       args.add(maxLen);
       appendEvents(chunk, args);
+      String[] argv = toArray(args);
       try {
-        redis.<Long>eval(Scripts.ENQUEUE, ScriptOutputType.INTEGER, streamKey, toArray(args));
+        retrying(() -> redis.<Long>eval(Scripts.ENQUEUE, ScriptOutputType.INTEGER, streamKey,
+            argv), RedisBackend::isUnsent);
       } catch (RuntimeException e) {
         throw failure("cannot enqueue " + chunk.size() + " event(s)", e);
       }
@@ -510,8 +513,9 @@ public final class RedisBackend implements Backend {
     }
     long result;
     try {
-      result = redis.<Long>eval(Scripts.DEAD_LETTER, ScriptOutputType.INTEGER, streamAndDlq,
-          toArray(args));
+      String[] argv = toArray(args);
+      result = retrying(() -> redis.<Long>eval(Scripts.DEAD_LETTER, ScriptOutputType.INTEGER,
+          streamAndDlq, argv));
     } catch (RuntimeException e) {
       if (isNoGroup(e)) {
         recreateGroup();
@@ -535,13 +539,21 @@ public final class RedisBackend implements Backend {
    * not retried.
    */
   private <T> T retrying(Supplier<T> command) {
+    return retrying(command, RedisBackend::isTransient);
+  }
+
+  /**
+   * Runs a command, retrying failures that {@code retryable} accepts, for at most {@link
+   * RedisBackendConfig#retryTime()}.
+   */
+  private <T> T retrying(Supplier<T> command, Predicate<RuntimeException> retryable) {
     long deadline = System.nanoTime() + config.retryTime().toNanos();
     long backoff = TimeUnit.MILLISECONDS.toNanos(20);
     while (true) {
       try {
         return command.get();
       } catch (RuntimeException e) {
-        if (!isTransient(e) || closed || System.nanoTime() - deadline >= 0) {
+        if (!retryable.test(e) || closed || System.nanoTime() - deadline >= 0) {
           throw e;
         }
         log.atDebug().addKeyValue("error", e.toString()).log("redis unreachable; retrying");
@@ -552,6 +564,16 @@ public final class RedisBackend implements Backend {
         backoff = Math.min(backoff * 2, TimeUnit.SECONDS.toNanos(1));
       }
     }
+  }
+
+  /**
+   * A command Lettuce refused to send because the connection is down: it reached no server,
+   * so even a non-idempotent command (an enqueue) may be sent again. Lettuce says so only in
+   * its message.
+   */
+  static boolean isUnsent(RuntimeException e) {
+    return e instanceof RedisException && !(e instanceof RedisCommandExecutionException)
+        && e.getMessage() != null && e.getMessage().startsWith("Currently not connected");
   }
 
   /** Client-side failures (disconnected, timed out) and LOADING; not server error replies. */

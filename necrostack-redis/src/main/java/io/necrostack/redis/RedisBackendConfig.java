@@ -188,10 +188,12 @@ public final class RedisBackendConfig {
   }
 
   /**
-   * How long ack, ackAll and commit keep retrying while Redis is unreachable (a restart, a
+   * How long acks, commits, dead letters and enqueues keep retrying while Redis is unreachable (a restart, a
    * network blip) before they throw; zero does not retry. Retrying them is safe: an ack is
    * idempotent, and a commit is fenced, so a commit whose first attempt did run finds its
-   * entry settled and writes nothing twice. Enqueues and dead-lettering are not retried.
+   * entry settled and writes nothing twice; dead-lettering is fenced the same way. Enqueues
+   * are retried only when Lettuce refused to send them (disconnected), never after a timeout,
+   * which could write them twice.
    */
   public Duration retryTime() {
     return retryTime;
@@ -356,7 +358,7 @@ public final class RedisBackendConfig {
       return this;
     }
 
-    /** How long acks and commits retry while Redis is unreachable; default 10 s, 0: never. */
+    /** How long settling and enqueues retry while Redis is unreachable; default 10 s, 0: never. */
     public Builder retryTime(Duration retryTime) {
       this.retryTime = retryTime;
       return this;
