@@ -75,6 +75,8 @@ import org.slf4j.LoggerFactory;
 public final class RedisBackend implements Backend {
   private static final Logger log = LoggerFactory.getLogger(RedisBackend.class);
   private static final String CURSOR_START = "0-0";
+  /** Bound on a settle script's arguments, well under Lua's stack limits per XADD. */
+  private static final int MAX_SETTLE_ARGS = 200_000;
 
   private final RedisBackendConfig config;
   private final RedisConnections redis;
@@ -90,6 +92,17 @@ public final class RedisBackend implements Backend {
   private String ownPendingNext = "-";
   private String claimCursor = CURSOR_START;
   private long nextClaimNanos;
+
+  // Settle buffer (batched settles), guarded by settleLock.
+  private final ReentrantLock settleLock = new ReentrantLock();
+  private final List<String> settleArgs = new ArrayList<>();
+  private final List<RedisDelivery> settleEntries = new ArrayList<>();
+  private final List<Integer> settleEventCounts = new ArrayList<>();
+  private InFlight inFlight; // the settle script sent by the last pull, not yet awaited
+
+  /** A settle script sent asynchronously, with what is needed to re-run and account for it. */
+  private record InFlight(RedisFuture<List<Object>> future, String[] argv,
+      List<RedisDelivery> entries, List<Integer> counts) {}
 
   private final LongAdder enqueued = new LongAdder();
   private final LongAdder pulled = new LongAdder();
@@ -207,6 +220,14 @@ public final class RedisBackend implements Backend {
     readLock.lockInterruptibly();
     try {
       checkOpen();
+      // Send what was handled before reading more, without waiting: the script runs while
+      // the read blocks. Claims and commits go on the same connection, after it.
+      settleLock.lock();
+      try {
+        sendLocked(false);
+      } finally {
+        settleLock.unlock();
+      }
       int max = Math.min(maxEvents, config.batchSize());
       List<Delivery> out = new ArrayList<>(Math.min(max, 64));
       try {
@@ -380,10 +401,19 @@ public final class RedisBackend implements Backend {
 
   // ------------------------------------------------------------------ settling
 
+  /**
+   * Acknowledges the delivery. With {@link RedisBackendConfig#batchSettles()} (the default)
+   * the acknowledgement is buffered and sent, fenced, with the next {@link #flush()}; otherwise
+   * it is one {@code XACK} now.
+   */
   @Override
   public void ack(Delivery delivery) {
     RedisDelivery d = own(delivery);
     checkOpen();
+    if (config.batchSettles()) {
+      buffer(d, List.of());
+      return;
+    }
     try {
       acked.add(retrying(() -> redis.sync().xack(config.stream(), config.group(),
           d.deliveryId())));
@@ -392,12 +422,13 @@ public final class RedisBackend implements Backend {
     }
   }
 
-  /** Acknowledges every delivery with one {@code XACK}. */
+  /** Acknowledges every delivery now with one {@code XACK}, after flushing buffered settles. */
   @Override
   public void ackAll(List<Delivery> deliveries) {
     if (deliveries.isEmpty()) {
       return;
     }
+    flush();
     String[] ids = new String[deliveries.size()];
     for (int i = 0; i < ids.length; i++) {
       ids[i] = own(deliveries.get(i)).deliveryId();
@@ -436,6 +467,15 @@ public final class RedisBackend implements Backend {
    */
   @Override
   public void commit(Delivery delivery, List<Event> emitted) {
+    if (config.batchSettles()) {
+      RedisDelivery d = own(delivery);
+      for (Event event : emitted) {
+        Objects.requireNonNull(event, "emitted contains null");
+      }
+      checkOpen();
+      buffer(d, emitted);
+      return;
+    }
     if (!tryCommit(delivery, emitted)) {
       log.atWarn()
           .addKeyValue("entry_id", delivery.deliveryId())
@@ -461,6 +501,7 @@ public final class RedisBackend implements Backend {
       Objects.requireNonNull(event, "emitted contains null");
     }
     checkOpen();
+    flush(); // keep the order of settles: buffered ones first
     List<String> args = new ArrayList<>(4 + emitted.size() * 4);
     args.add(config.group());
     args.add(config.consumer());
@@ -488,6 +529,152 @@ public final class RedisBackend implements Backend {
     }
     fencedCommits.increment();
     return false;
+  }
+
+  private void buffer(RedisDelivery d, List<Event> emitted) {
+    settleLock.lock();
+    try {
+      settleEntries.add(d);
+      settleEventCounts.add(emitted.size());
+      settleArgs.add(d.deliveryId());
+      settleArgs.add(Integer.toString(emitted.size()));
+      appendEvents(emitted, settleArgs);
+      if (settleEntries.size() >= config.batchSize() || settleArgs.size() >= MAX_SETTLE_ARGS) {
+        sendLocked(false);
+      }
+    } finally {
+      settleLock.unlock();
+    }
+  }
+
+  /**
+   * Sends the buffered acks and commits in one fenced script run: each entry still pending
+   * for this consumer gets its events appended and is acknowledged, atomically; an entry
+   * claimed meanwhile by another consumer gets nothing written (counted in {@link
+   * RedisBackendMetrics#fencedCommits()}). Pulls, {@link #ackAll}, {@link #tryCommit} and
+   * {@link #close()} flush first; so does a settle that fills the buffer.
+   *
+   * @throws BackendException if Redis stayed unreachable for the retry time; the buffered
+   *     entries then stay pending and are delivered again, and nothing of theirs was written
+   */
+  public void flush() {
+    settleLock.lock();
+    try {
+      sendLocked(true);
+    } finally {
+      settleLock.unlock();
+    }
+  }
+
+  /**
+   * Awaits the settle script in flight, then sends the buffered settles, awaiting them too if
+   * {@code wait}. At most one settle script is in flight, so memory stays bounded.
+   */
+  private void sendLocked(boolean wait) {
+    awaitInFlightLocked();
+    if (settleEntries.isEmpty()) {
+      return;
+    }
+    List<String> args = new ArrayList<>(5 + settleArgs.size());
+    args.add(config.group());
+    args.add(config.consumer());
+    args.add(maxLen);
+    String lo = settleEntries.get(0).deliveryId();
+    String hi = lo;
+    for (RedisDelivery d : settleEntries) {
+      if (compareIds(d.deliveryId(), lo) < 0) {
+        lo = d.deliveryId();
+      }
+      if (compareIds(d.deliveryId(), hi) > 0) {
+        hi = d.deliveryId();
+      }
+    }
+    args.add(lo);
+    args.add(hi);
+    args.addAll(settleArgs);
+    String[] argv = toArray(args);
+    List<RedisDelivery> entries = new ArrayList<>(settleEntries);
+    List<Integer> counts = new ArrayList<>(settleEventCounts);
+    settleEntries.clear();
+    settleEventCounts.clear();
+    settleArgs.clear();
+    RedisFuture<List<Object>> future;
+    try {
+      future = redis.commands().async().evalsha(redis.sha(Scripts.SETTLE_MANY),
+          ScriptOutputType.MULTI, streamKey, argv);
+    } catch (RuntimeException e) {
+      future = null; // not sent: the synchronous path below retries
+    }
+    inFlight = new InFlight(future, argv, entries, counts);
+    if (wait) {
+      awaitInFlightLocked();
+    }
+  }
+
+  /**
+   * Accounts for the settle script in flight. If it failed in any way (disconnected, timed
+   * out, NOSCRIPT after a restart), it is run again synchronously with retries: that is safe
+   * because every settle in it is fenced, so entries it did settle are skipped the second time.
+   */
+  @SuppressWarnings("unchecked")
+  private void awaitInFlightLocked() {
+    InFlight f = inFlight;
+    if (f == null) {
+      return;
+    }
+    inFlight = null;
+    List<Object> results = null;
+    if (f.future() != null) {
+      try {
+        results = f.future().get(config.commandTimeout().toMillis() + 1000,
+            TimeUnit.MILLISECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        log.atWarn().addKeyValue("entries", f.entries().size())
+            .log("interrupted while settling; those entries may be delivered again");
+        return;
+      } catch (ExecutionException | TimeoutException e) {
+        log.atDebug().addKeyValue("error", e.toString()).log("async settle failed; retrying");
+        if (e.getCause() != null && isNoScript(e.getCause())) {
+          redis.forget(Scripts.SETTLE_MANY);
+        }
+      }
+    }
+    if (results == null) {
+      try {
+        results = retrying(() -> redis.<List<Object>>eval(Scripts.SETTLE_MANY,
+            ScriptOutputType.MULTI, streamKey, f.argv()));
+      } catch (RuntimeException e) {
+        if (isNoGroup(e)) {
+          recreateGroup(); // the pending list went with the group: nothing of ours to settle
+          fencedCommits.add(f.entries().size());
+          return;
+        }
+        throw failure("cannot settle " + f.entries().size()
+            + " entries (they stay pending and will be delivered again)", e);
+      }
+    }
+    for (int i = 0; i < f.entries().size(); i++) {
+      if (((Number) results.get(i)).longValue() == 1) {
+        acked.increment();
+        enqueued.add(f.counts().get(i));
+      } else {
+        fencedCommits.increment();
+        RedisDelivery d = f.entries().get(i);
+        log.atWarn()
+            .addKeyValue("entry_id", d.deliveryId())
+            .addKeyValue("event_id", d.event().id())
+            .addKeyValue("event_type", d.event().eventType())
+            .addKeyValue("consumer", config.consumer())
+            .log("settle refused: the entry is no longer pending for this consumer (claimed by"
+                + " another after the claim idle time, or settled by an attempt whose reply"
+                + " was lost); nothing was written for it");
+      }
+    }
+  }
+
+  private static boolean isNoScript(Throwable e) {
+    return e.getMessage() != null && e.getMessage().startsWith("NOSCRIPT");
   }
 
   /** Dead-letters one entry, fenced on this consumer's ownership; counts it if written. */
@@ -694,6 +881,12 @@ public final class RedisBackend implements Backend {
     if (closed) {
       return;
     }
+    try {
+      flush();
+    } catch (RuntimeException e) {
+      log.atWarn().addKeyValue("error", e.getMessage())
+          .log("buffered settles lost at close; their entries will be delivered again");
+    }
     closed = true;
     redis.close();
     log.atInfo().addKeyValue("consumer", config.consumer()).log("redis backend closed");
@@ -788,6 +981,15 @@ public final class RedisBackend implements Backend {
       map.put((String) flat.get(i), (String) flat.get(i + 1));
     }
     return map;
+  }
+
+  /** Compares two stream ids ({@code ms-seq}) numerically. */
+  static int compareIds(String a, String b) {
+    int da = a.indexOf('-');
+    int db = b.indexOf('-');
+    int c = Long.compare(Long.parseLong(a.substring(0, da)), Long.parseLong(b.substring(0, db)));
+    return c != 0 ? c
+        : Long.compare(Long.parseLong(a.substring(da + 1)), Long.parseLong(b.substring(db + 1)));
   }
 
   /** The smallest stream id after {@code id}, for paging with inclusive ranges. */

@@ -68,6 +68,7 @@ public final class RedisBackendConfig {
   private final long maxLength;
   private final int requestQueueSize;
   private final Duration retryTime;
+  private final boolean batchSettles;
   private final Path trustStore;
   private final char[] trustStorePassword;
 
@@ -86,6 +87,7 @@ public final class RedisBackendConfig {
     this.maxLength = b.maxLength;
     this.requestQueueSize = b.requestQueueSize;
     this.retryTime = b.retryTime;
+    this.batchSettles = b.batchSettles;
     this.trustStore = b.trustStore;
     this.trustStorePassword = b.trustStorePassword == null ? null : b.trustStorePassword.clone();
   }
@@ -199,6 +201,18 @@ public final class RedisBackendConfig {
     return retryTime;
   }
 
+  /**
+   * Whether {@code ack} and {@code commit} are buffered and sent together, fenced, in one
+   * script run at the next pull (or when {@link #batchSize()} are buffered, or on {@code
+   * flush}/{@code close}); default true. It saves a round trip per event. The guarantees are
+   * those of a commit (atomic per entry, fenced); what changes is when: a crash before the
+   * flush loses the buffered settles, so those entries are delivered again, with nothing of
+   * theirs written. False settles each call before it returns.
+   */
+  public boolean batchSettles() {
+    return batchSettles;
+  }
+
   /** The trust store (JKS or PKCS#12) for {@code rediss://}, or null for the JVM default. */
   public Path trustStore() {
     return trustStore;
@@ -226,6 +240,7 @@ public final class RedisBackendConfig {
         + ", maxLength=" + maxLength
         + ", requestQueueSize=" + requestQueueSize
         + ", retryTime=" + retryTime
+        + ", batchSettles=" + batchSettles
         + ", trustStore=" + trustStore
         + "}";
   }
@@ -275,6 +290,7 @@ public final class RedisBackendConfig {
     private long maxLength = NO_TRIMMING;
     private int requestQueueSize = DEFAULT_REQUEST_QUEUE_SIZE;
     private Duration retryTime = DEFAULT_RETRY_TIME;
+    private boolean batchSettles = true;
     private Path trustStore;
     private char[] trustStorePassword;
 
@@ -361,6 +377,12 @@ public final class RedisBackendConfig {
     /** How long settling and enqueues retry while Redis is unreachable; default 10 s, 0: never. */
     public Builder retryTime(Duration retryTime) {
       this.retryTime = retryTime;
+      return this;
+    }
+
+    /** Whether acks and commits are buffered until the next pull; default true. */
+    public Builder batchSettles(boolean batchSettles) {
+      this.batchSettles = batchSettles;
       return this;
     }
 

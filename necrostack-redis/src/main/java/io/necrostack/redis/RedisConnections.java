@@ -15,7 +15,6 @@ import io.necrostack.backend.BackendException;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 import reactor.core.Disposable;
 
@@ -34,8 +33,8 @@ final class RedisConnections implements AutoCloseable {
   private final StatefulRedisConnection<String, String> reader;
   private final StatefulRedisConnection<String, String> commands;
   private final Map<String, String> shas = new ConcurrentHashMap<>();
-  private final LongAdder reconnections = new LongAdder();
-  private final AtomicBoolean started = new AtomicBoolean();
+  // Activations are published asynchronously; the first two are the initial connections.
+  private final LongAdder activations = new LongAdder();
   private final Disposable eventSubscription;
 
   /**
@@ -75,11 +74,7 @@ final class RedisConnections implements AutoCloseable {
     this.eventSubscription =
         client.getResources().eventBus().get()
             .filter(ConnectionActivatedEvent.class::isInstance)
-            .subscribe(e -> {
-              if (started.get()) {
-                reconnections.increment();
-              }
-            });
+            .subscribe(e -> activations.increment());
     StatefulRedisConnection<String, String> r = null;
     try {
       r = client.connect();
@@ -93,7 +88,6 @@ final class RedisConnections implements AutoCloseable {
       throw new BackendException(
           "cannot connect to Redis at " + config.redactedUrl() + ": " + describe(e));
     }
-    started.set(true);
   }
 
   /** A one-line reason for a connection failure, free of any credentials. */
@@ -127,7 +121,7 @@ final class RedisConnections implements AutoCloseable {
   }
 
   long reconnections() {
-    return reconnections.sum();
+    return Math.max(0, activations.sum() - 2);
   }
 
   /**

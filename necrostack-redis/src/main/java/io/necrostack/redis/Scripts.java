@@ -63,6 +63,81 @@ final class Scripts {
           """;
 
   /**
+   * Many fenced settles in one run, in order: KEYS[1] stream; ARGV[1] group, ARGV[2]
+   * consumer, ARGV[3] maxlen, ARGV[4] and ARGV[5] the lowest and highest entry id; then per
+   * entry: its id, its number of emitted events, and those
+   * events (an ack is an entry with none). Each entry still pending for this consumer has its
+   * events appended and is acknowledged (one XACK for all at the end, in the same atomic
+   * run); an entry that is not has nothing written. Returns 1 or 0 per entry.
+   */
+  static final String SETTLE_MANY =
+      """
+      local results = {}
+      local acks = {}
+      local maxlen = ARGV[3]
+      local n = #ARGV
+      -- One XPENDING over the id range of the batch instead of one per entry.
+      local ids = {}
+      local entries = 0
+      local i = 6
+      local lo = ARGV[4]
+      local hi = ARGV[5]
+      while i <= n do
+        entries = entries + 1
+        local events = tonumber(ARGV[i + 1])
+        i = i + 2
+        for e = 1, events do
+          i = i + tonumber(ARGV[i]) + 1
+        end
+      end
+      local limit = entries * 2 + 16
+      local mine = {}
+      local p = redis.call('XPENDING', KEYS[1], ARGV[1], lo, hi, limit, ARGV[2])
+      for _, pe in ipairs(p) do
+        mine[pe[1]] = true
+      end
+      local complete = #p < limit
+      i = 6
+      while i <= n do
+        local id = ARGV[i]
+        local events = tonumber(ARGV[i + 1])
+        i = i + 2
+        local owned = mine[id] == true
+        if not owned and not complete then
+          local one = redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1, ARGV[2])
+          owned = #one > 0
+        end
+        mine[id] = nil -- an id settled twice in one batch is settled once
+        for e = 1, events do
+          local k = tonumber(ARGV[i])
+          if owned then
+            local args
+            if maxlen ~= '0' then
+              args = {'XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*'}
+            else
+              args = {'XADD', KEYS[1], '*'}
+            end
+            for j = i + 1, i + k do
+              args[#args + 1] = ARGV[j]
+            end
+            redis.call(unpack(args))
+          end
+          i = i + k + 1
+        end
+        if owned then
+          acks[#acks + 1] = id
+          results[#results + 1] = 1
+        else
+          results[#results + 1] = 0
+        end
+      end
+      if #acks > 0 then
+        redis.call('XACK', KEYS[1], ARGV[1], unpack(acks))
+      end
+      return results
+      """;
+
+  /**
    * Dead-letters one entry: KEYS[1] stream, KEYS[2] dead-letter stream; ARGV[1] group,
    * ARGV[2] consumer, ARGV[3] entry id, then the dead letter's field-value pairs. Only if the
    * entry is still pending for this consumer (so two consumers never both dead-letter it):

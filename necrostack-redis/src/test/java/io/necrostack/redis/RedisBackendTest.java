@@ -366,6 +366,60 @@ class RedisBackendTest {
     assertThat(raw.sync().xlen(stream)).isEqualTo(2);
   }
 
+  @Test
+  void bufferedSettlesAreSentAtTheNextPullAndFencedThere() throws Exception {
+    String stream = TestRedis.uniqueStream("buffered");
+    RedisBackendConfig.Builder cfg = config(stream)
+        .claimIdleTime(Duration.ofMillis(100))
+        .claimInterval(Duration.ofMillis(20));
+    RedisBackend slow = backend(cfg.consumer("slow").build());
+    RedisBackend fast = backend(cfg.consumer("fast").build());
+    slow.enqueueAll(List.of(Event.of("IN1"), Event.of("IN2")));
+    List<Delivery> slowDeliveries = pullAtLeast(slow, 2);
+    List<Delivery> claimed = new ArrayList<>();
+    await().atMost(Duration.ofSeconds(10)).until(() -> {
+      claimed.addAll(fast.pull(2, SHORT));
+      return claimed.size() == 2;
+    });
+    fast.commit(claimed.get(0), List.of(Event.of("OUT_FAST")));
+    fast.ack(claimed.get(1));
+    assertThat(raw.sync().xlen(stream)).as("buffered, not sent yet").isEqualTo(2);
+
+    slow.commit(slowDeliveries.get(0), List.of(Event.of("OUT_SLOW")));
+    slow.ack(slowDeliveries.get(1));
+    slow.flush();
+    // A pull sends fast's buffered settles before reading: it then reads their output.
+    List<Delivery> outputs = pullAtLeast(fast, 1);
+    assertThat(outputs.get(0).event().eventType()).isEqualTo("OUT_FAST");
+    fast.ack(outputs.get(0));
+    fast.flush();
+
+    List<String> types = raw.sync().xrange(stream, Range.create("-", "+")).stream()
+        .map(m -> Event.fromJson(m.getBody().get("event")).eventType())
+        .toList();
+    assertThat(raw.sync().xpending(stream, "necrostack").getCount()).isZero();
+    assertThat(raw.sync().xrange(stream, Range.create("-", "+")).stream()
+        .map(m -> Event.fromJson(m.getBody().get("event")).eventType()).toList())
+        .containsExactly("IN1", "IN2", "OUT_FAST");
+    assertThat(types).doesNotContain("OUT_SLOW");
+    assertThat(slow.metrics().fencedCommits()).isEqualTo(2);
+    assertThat(fast.metrics().acked()).isEqualTo(3);
+  }
+
+  @Test
+  void withoutBatchingEverySettleIsDoneBeforeItReturns() throws Exception {
+    String stream = TestRedis.uniqueStream("unbatched");
+    RedisBackend b = backend(config(stream).consumer("c1").batchSettles(false).build());
+    b.enqueueAll(List.of(Event.of("A"), Event.of("B")));
+    List<Delivery> got = pullAtLeast(b, 2);
+
+    b.ack(got.get(0));
+    b.commit(got.get(1), List.of(Event.of("C")));
+
+    assertThat(raw.sync().xpending(stream, "necrostack").getCount()).isZero();
+    assertThat(raw.sync().xlen(stream)).isEqualTo(3);
+  }
+
   // ------------------------------------------------------------- recovery
 
   @Test
@@ -390,6 +444,7 @@ class RedisBackendTest {
     });
     assertThat(got).extracting(Delivery::event).containsExactly(after);
     b.ack(got.get(0));
+    b.flush();
     assertThat(raw.sync().xpending(stream, "necrostack").getCount()).isZero();
   }
 
