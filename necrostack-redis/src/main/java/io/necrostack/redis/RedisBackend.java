@@ -776,6 +776,44 @@ public final class RedisBackend implements Backend {
     args.add(value);
   }
 
+  // ------------------------------------------------------------------ clean-up
+
+  /**
+   * Removes from the group the consumers, other than this one, that have nothing pending and
+   * have been idle for at least {@code minIdle} (consumers of stopped processes with random
+   * names accumulate otherwise). A consumer with pending entries is never removed: that would
+   * discard its entries; claims hand them to live consumers first.
+   *
+   * @return the names of the removed consumers
+   */
+  public List<String> removeIdleConsumers(Duration minIdle) {
+    Objects.requireNonNull(minIdle, "minIdle == null");
+    checkOpen();
+    List<String> removed = new ArrayList<>();
+    try {
+      for (Object c : redis.sync().xinfoConsumers(config.stream(), config.group())) {
+        Map<String, Object> info = infoMap(c);
+        String name = String.valueOf(info.get("name"));
+        long idle = asLong(info.get("idle"), 0);
+        long pending = asLong(info.get("pending"), 1);
+        if (name.equals(config.consumer()) || pending > 0 || idle < minIdle.toMillis()) {
+          continue;
+        }
+        long result = redis.<Long>eval(Scripts.REMOVE_IDLE_CONSUMER, ScriptOutputType.INTEGER,
+            streamKey, config.group(), name);
+        if (result == 1) {
+          removed.add(name);
+        }
+      }
+    } catch (RuntimeException e) {
+      throw failure("cannot remove idle consumers", e);
+    }
+    if (!removed.isEmpty()) {
+      log.atInfo().addKeyValue("consumers", removed).log("removed idle consumers");
+    }
+    return removed;
+  }
+
   // ------------------------------------------------------------------ health
 
   /**

@@ -190,8 +190,8 @@ public final class RedisBackendConfig {
   }
 
   /**
-   * How long acks, commits, dead letters and enqueues keep retrying while Redis is unreachable (a restart, a
-   * network blip) before they throw; zero does not retry. Retrying them is safe: an ack is
+   * How long acks, commits, dead letters and enqueues keep retrying while Redis is
+   * unreachable (a restart, a network blip) before they throw; zero does not retry. Retrying them is safe: an ack is
    * idempotent, and a commit is fenced, so a commit whose first attempt did run finds its
    * entry settled and writes nothing twice; dead-lettering is fenced the same way. Enqueues
    * are retried only when Lettuce refused to send them (disconnected), never after a timeout,

@@ -217,4 +217,19 @@ final class Scripts {
       end
       return {last, out, deleted}
       """;
+
+  /**
+   * Removes a consumer only if it has nothing pending: KEYS[1] stream; ARGV[1] group, ARGV[2]
+   * consumer. Atomic, so no entry can be delivered to it between the check and the removal
+   * ({@code XGROUP DELCONSUMER} discards a consumer's pending entries). Returns 1 if removed.
+   */
+  static final String REMOVE_IDLE_CONSUMER =
+      """
+      local p = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2])
+      if #p > 0 then
+        return 0
+      end
+      redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
+      return 1
+      """;
 }

@@ -110,7 +110,8 @@ class RedisBackendTest {
 
     List<Delivery> got = pullAtLeast(b, entries.size());
 
-    assertThat(got).extracting(d -> d.event().id().toString()).containsExactlyElementsOf(expectedIds);
+    assertThat(got).extracting(d -> d.event().id().toString())
+        .containsExactlyElementsOf(expectedIds);
     assertThat(got).extracting(Delivery::deliveryCount).containsOnly(1);
     Event order = got.get(1).event();
     assertThat(order.eventType()).isEqualTo("ORDER_PLACED");
@@ -515,6 +516,47 @@ class RedisBackendTest {
         .containsKey("ping_ms");
     b.close();
     assertThat(b.health().up()).isFalse();
+  }
+
+  @Test
+  void idleConsumersAreRemovedOnlyWhenNothingIsPending() throws Exception {
+    String stream = TestRedis.uniqueStream("cleanup");
+    RedisBackend self = backend(stream, "self");
+    RedisBackend idle = backend(stream, "idle");
+    RedisBackend busy = backend(stream, "busy");
+    self.enqueueAll(List.of(Event.of("A"), Event.of("B"), Event.of("C")));
+    pullAtLeast(busy, 1); // busy now holds a pending entry
+    idle.ackAll(pullAtLeast(idle, 1)); // idle handled one: known to the group, nothing pending
+    self.ackAll(pullAtLeast(self, 1));
+
+    List<String> removed = self.removeIdleConsumers(Duration.ZERO);
+
+    assertThat(removed).containsExactly("idle");
+    List<String> left = raw.sync().xinfoConsumers(stream, "necrostack").stream()
+        .map(c -> String.valueOf(((List<?>) c).get(1)))
+        .toList();
+    assertThat(left).containsExactlyInAnyOrder("self", "busy");
+    assertThat(self.removeIdleConsumers(Duration.ofHours(1))).isEmpty();
+  }
+
+  @Test
+  void closeWakesABlockedPullWhichReturnsEmpty() throws Exception {
+    RedisBackend b = backend(config(TestRedis.uniqueStream("wake")).consumer("c1")
+        .blockTime(Duration.ofSeconds(3)).build());
+    java.util.concurrent.CompletableFuture<List<Delivery>> pulled =
+        java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+          try {
+            return b.pull(1, Duration.ofSeconds(20));
+          } catch (InterruptedException e) {
+            throw new IllegalStateException(e);
+          }
+        });
+    await().atMost(Duration.ofSeconds(5)).until(
+        () -> raw.sync().clientList().contains("cmd=xreadgroup"));
+
+    b.close();
+
+    assertThat(pulled.get(10, TimeUnit.SECONDS)).isEmpty();
   }
 
   @Test

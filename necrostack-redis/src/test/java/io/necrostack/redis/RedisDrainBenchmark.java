@@ -56,5 +56,8 @@ class RedisDrainBenchmark {
             + " %,.0f events/s processed%n", n, n, TimeUnit.NANOSECONDS.toMillis(nanos),
         n / (nanos / 1e9), 2 * n / (nanos / 1e9));
     System.out.println(backend.metrics());
+    try (TestRedis raw = new TestRedis(server.url())) {
+      System.out.println(raw.sync().info("commandstats"));
+    }
   }
 }
