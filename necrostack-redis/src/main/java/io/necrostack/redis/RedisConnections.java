@@ -74,7 +74,9 @@ final class RedisConnections implements AutoCloseable {
     this.eventSubscription =
         client.getResources().eventBus().get()
             .filter(ConnectionActivatedEvent.class::isInstance)
-            .subscribe(e -> activations.increment());
+            .subscribe(e -> activations.increment(), error -> {
+              // the bus ends with the client's shutdown; nothing to count after that
+            });
     StatefulRedisConnection<String, String> r = null;
     try {
       r = client.connect();
@@ -84,6 +86,7 @@ final class RedisConnections implements AutoCloseable {
       if (r != null) {
         r.closeAsync();
       }
+      eventSubscription.dispose();
       shutdownQuietly();
       throw new BackendException(
           "cannot connect to Redis at " + config.redactedUrl() + ": " + describe(e));

@@ -27,35 +27,85 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 final class RedisServer implements BeforeAllCallback, AfterAllCallback {
   private final boolean aof;
   private final String password;
+  private final boolean tls;
   private Process process;
   private Path dir;
   private int port;
+  private int tlsPort;
 
-  private RedisServer(boolean aof, String password) {
+  private RedisServer(boolean aof, String password, boolean tls) {
     this.aof = aof;
     this.password = password;
+    this.tls = tls;
   }
 
   /** A server without persistence. */
   static RedisServer ephemeral() {
-    return new RedisServer(false, null);
+    return new RedisServer(false, null, false);
   }
 
   /** A server with AOF, {@code appendfsync always}: survives a kill and restart. */
   static RedisServer durable() {
-    return new RedisServer(true, null);
+    return new RedisServer(true, null, false);
   }
 
   /** A server that requires a password for the default user. */
   static RedisServer withPassword(String password) {
-    return new RedisServer(false, password);
+    return new RedisServer(false, password, false);
+  }
+
+  /**
+   * A server that also listens with TLS, with a self-signed certificate for 127.0.0.1 made
+   * by {@code openssl} (the plain port stays open for the readiness check).
+   */
+  static RedisServer withTls() {
+    return new RedisServer(false, null, true);
   }
 
   @Override
   public void beforeAll(ExtensionContext context) throws Exception {
     dir = Files.createTempDirectory("necrostack-redis-test");
     port = freePort();
+    if (tls) {
+      tlsPort = freePort();
+      makeCertificate();
+    }
     start();
+  }
+
+  private void makeCertificate() throws IOException, InterruptedException {
+    Process p;
+    try {
+      p = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+          "-keyout", dir.resolve("key.pem").toString(),
+          "-out", dir.resolve("cert.pem").toString(),
+          "-days", "2", "-subj", "/CN=localhost",
+          "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost")
+          .redirectErrorStream(true)
+          .redirectOutput(dir.resolve("openssl.log").toFile())
+          .start();
+    } catch (IOException e) {
+      throw new IllegalStateException("openssl not found on PATH: apt-get install openssl", e);
+    }
+    if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
+      throw new IllegalStateException("openssl failed: "
+          + Files.readString(dir.resolve("openssl.log")));
+    }
+  }
+
+  /** The self-signed certificate in PEM, for building a trust store. */
+  Path certificate() {
+    return dir.resolve("cert.pem");
+  }
+
+  /** The TLS URL, {@code rediss://127.0.0.1:<tls port>}. */
+  String tlsUrl() {
+    return "rediss://127.0.0.1:" + tlsPort;
+  }
+
+  /** A scratch directory that lives as long as the server. */
+  Path dir() {
+    return dir;
   }
 
   @Override
@@ -80,6 +130,13 @@ final class RedisServer implements BeforeAllCallback, AfterAllCallback {
     }
     if (password != null) {
       cmd.addAll(List.of("--requirepass", password));
+    }
+    if (tls) {
+      cmd.addAll(List.of("--tls-port", Integer.toString(tlsPort),
+          "--tls-cert-file", dir.resolve("cert.pem").toString(),
+          "--tls-key-file", dir.resolve("key.pem").toString(),
+          "--tls-ca-cert-file", dir.resolve("cert.pem").toString(),
+          "--tls-auth-clients", "no"));
     }
     ProcessBuilder pb = new ProcessBuilder(cmd)
         .redirectErrorStream(true)
