@@ -77,6 +77,8 @@ public final class RedisBackend implements Backend {
   private static final String CURSOR_START = "0-0";
   /** Bound on a settle script's arguments, well under Lua's stack limits per XADD. */
   private static final int MAX_SETTLE_ARGS = 200_000;
+  /** Bound on the characters sent in one script run, so one call never gets huge. */
+  static final long MAX_SCRIPT_CHARS = 4_000_000;
 
   private final RedisBackendConfig config;
   private final RedisConnections redis;
@@ -98,6 +100,7 @@ public final class RedisBackend implements Backend {
   private final List<String> settleArgs = new ArrayList<>();
   private final List<RedisDelivery> settleEntries = new ArrayList<>();
   private final List<Integer> settleEventCounts = new ArrayList<>();
+  private long settleChars;
   private InFlight inFlight; // the settle script sent by the last pull, not yet awaited
 
   /** A settle script sent asynchronously, with what is needed to re-run and account for it. */
@@ -173,7 +176,8 @@ public final class RedisBackend implements Backend {
 
   /**
    * Appends the events in one script run: all or nothing, unless the list is long enough to be
-   * split into runs of {@link RedisBackendConfig#batchSize()} events, each all or nothing.
+   * split into runs of at most {@link RedisBackendConfig#batchSize()} events (and about
+   * {@value #MAX_SCRIPT_CHARS} characters), each all or nothing, in order.
    */
   @Override
   public void enqueueAll(List<Event> events) {
@@ -181,31 +185,51 @@ public final class RedisBackend implements Backend {
       Objects.requireNonNull(event, "events contains null");
     }
     checkOpen();
-    int step = config.batchSize();
-    for (int from = 0; from < events.size(); from += step) {
-      List<Event> chunk = events.subList(from, Math.min(events.size(), from + step));
-      List<String> args = new ArrayList<>(1 + chunk.size() * 4);
-      args.add(maxLen);
-      appendEvents(chunk, args);
-      String[] argv = toArray(args);
-      try {
-        retrying(() -> redis.<Long>eval(Scripts.ENQUEUE, ScriptOutputType.INTEGER, streamKey,
-            argv), RedisBackend::isUnsent);
-      } catch (RuntimeException e) {
-        throw failure("cannot enqueue " + chunk.size() + " event(s)", e);
+    List<String> args = new ArrayList<>();
+    args.add(maxLen);
+    int inChunk = 0;
+    long chars = 0;
+    for (int i = 0; i < events.size(); i++) {
+      chars += appendEvent(events.get(i), args);
+      inChunk++;
+      if (inChunk >= config.batchSize() || chars >= MAX_SCRIPT_CHARS || i == events.size() - 1) {
+        String[] argv = toArray(args);
+        try {
+          retrying(() -> redis.<Long>eval(Scripts.ENQUEUE, ScriptOutputType.INTEGER, streamKey,
+              argv), RedisBackend::isUnsent);
+        } catch (RuntimeException e) {
+          throw failure("cannot enqueue " + inChunk + " event(s)"
+              + (i + 1 > inChunk ? " (the " + (i + 1 - inChunk) + " before them were)" : ""),
+              e);
+        }
+        enqueued.add(inChunk);
+        args.clear();
+        args.add(maxLen);
+        inChunk = 0;
+        chars = 0;
       }
-      enqueued.add(chunk.size());
     }
   }
 
-  private static void appendEvents(List<Event> events, List<String> args) {
-    List<String> fields = new ArrayList<>(8);
+  private static long appendEvents(List<Event> events, List<String> args) {
+    long chars = 0;
     for (Event event : events) {
-      fields.clear();
-      WireFormat.appendFields(event, fields);
-      args.add(Integer.toString(fields.size()));
-      args.addAll(fields);
+      chars += appendEvent(event, args);
     }
+    return chars;
+  }
+
+  /** Appends one event as its field count and fields; returns their length in characters. */
+  private static long appendEvent(Event event, List<String> args) {
+    int countAt = args.size();
+    args.add(null);
+    WireFormat.appendFields(event, args);
+    args.set(countAt, Integer.toString(args.size() - countAt - 1));
+    long chars = 0;
+    for (int k = countAt + 1; k < args.size(); k++) {
+      chars += args.get(k).length();
+    }
+    return chars;
   }
 
   // ------------------------------------------------------------------ reading
@@ -538,8 +562,9 @@ public final class RedisBackend implements Backend {
       settleEventCounts.add(emitted.size());
       settleArgs.add(d.deliveryId());
       settleArgs.add(Integer.toString(emitted.size()));
-      appendEvents(emitted, settleArgs);
-      if (settleEntries.size() >= config.batchSize() || settleArgs.size() >= MAX_SETTLE_ARGS) {
+      settleChars += appendEvents(emitted, settleArgs);
+      if (settleEntries.size() >= config.batchSize() || settleArgs.size() >= MAX_SETTLE_ARGS
+          || settleChars >= MAX_SCRIPT_CHARS) {
         sendLocked(false);
       }
     } finally {
@@ -598,6 +623,7 @@ public final class RedisBackend implements Backend {
     settleEntries.clear();
     settleEventCounts.clear();
     settleArgs.clear();
+    settleChars = 0;
     RedisFuture<List<Object>> future;
     try {
       future = redis.commands().async().evalsha(redis.sha(Scripts.SETTLE_MANY),

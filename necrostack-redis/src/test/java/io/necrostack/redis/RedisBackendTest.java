@@ -177,6 +177,21 @@ class RedisBackendTest {
     assertThat(b.metrics().deadLettered()).isEqualTo(1);
   }
 
+  @Test
+  void enqueueAllSplitsLongListsAndKeepsTheirOrder() throws Exception {
+    String stream = TestRedis.uniqueStream("chunks");
+    RedisBackend b = backend(config(stream).consumer("c1").batchSize(3).build());
+    List<Event> events = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      events.add(Event.of("N", Map.of("i", i)));
+    }
+
+    b.enqueueAll(events);
+
+    assertThat(pullAtLeast(b, 10)).extracting(Delivery::event).containsExactlyElementsOf(events);
+    assertThat(b.metrics().enqueued()).isEqualTo(10);
+  }
+
   // ------------------------------------------------------------- malformed
 
   @Test
