@@ -192,6 +192,92 @@ class RedisBackendTest {
     assertThat(b.metrics().enqueued()).isEqualTo(10);
   }
 
+  @Test
+  @SuppressWarnings("unchecked")
+  void eventsThePythonOriginalRejectsAreDeadLetteredAndTheOthersDelivered() throws Exception {
+    String stream = TestRedis.uniqueStream("validation");
+    List<Map<String, Object>> cases = fixture("validation-cases.jsonl");
+    int accepted = 0;
+    for (Map<String, Object> c : cases) {
+      raw.sync().xadd(stream, Map.of("event", JSON.writeValueAsString(c.get("input"))));
+      if (Boolean.TRUE.equals(c.get("python_accepts"))) {
+        accepted++;
+      }
+    }
+    RedisBackend b = backend(stream, "c1");
+
+    List<Delivery> got = new ArrayList<>();
+    int rejected = cases.size() - accepted;
+    int expected = accepted;
+    await().atMost(Duration.ofSeconds(10)).until(() -> {
+      got.addAll(b.pull(50, SHORT));
+      return b.deadLetters().count() == rejected && got.size() == expected;
+    });
+
+    assertThat(b.deadLetters().list(100)).allSatisfy(l ->
+        assertThat(l.reason()).startsWith("malformed entry: "));
+    b.ackAll(got);
+    assertThat(raw.sync().xpending(stream, "necrostack").getCount()).isZero();
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void deadLettersWrittenByThePythonOriginalCanBeListedAndReplayed() throws Exception {
+    String stream = TestRedis.uniqueStream("pydlq");
+    Map<String, String> fields = (Map<String, String>) fixture("dlq-entries.jsonl").get(0)
+        .get("fields");
+    raw.sync().xadd(stream + ":dlq", fields);
+    RedisBackend b = backend(stream, "c1");
+
+    DeadLetter letter = b.deadLetters().list(10).get(0);
+    assertThat(letter.reason()).isEqualTo("Processing failed");
+    assertThat(letter.failedAt()).isEqualTo(fields.get("failed_at"));
+    assertThat(letter.deliveryCount()).isEmpty();
+    Event event = letter.event().orElseThrow();
+    assertThat(event.eventType()).isEqualTo("GREET");
+
+    assertThat(b.deadLetters().replay()).isEqualTo(1);
+    assertThat(pullAtLeast(b, 1)).extracting(Delivery::event).containsExactly(event);
+    assertThat(b.deadLetters().count()).isZero();
+  }
+
+  @Test
+  void pendingEntriesDeletedFromTheStreamAreCountedAsLostAndLeaveThePendingList()
+      throws Exception {
+    String stream = TestRedis.uniqueStream("deleted");
+    RedisBackend b = backend(config(stream).consumer("c1")
+        .claimIdleTime(Duration.ofMillis(100))
+        .claimInterval(Duration.ofMillis(20))
+        .build());
+    b.enqueueAll(List.of(Event.of("KEEP"), Event.of("GONE")));
+    List<Delivery> got = pullAtLeast(b, 2);
+    raw.sync().xdel(stream, got.get(1).deliveryId()); // XDEL leaves it in the pending list
+
+    List<Delivery> again = new ArrayList<>();
+    await().atMost(Duration.ofSeconds(10)).until(() -> {
+      again.addAll(b.pull(10, SHORT));
+      return b.metrics().lostEntries() == 1;
+    });
+
+    assertThat(again).extracting(d -> d.event().eventType()).containsOnly("KEEP");
+    b.ackAll(again);
+    assertThat(raw.sync().xpending(stream, "necrostack").getCount()).isZero();
+  }
+
+  @Test
+  void maxLengthTrimsTheStreamApproximately() {
+    String stream = TestRedis.uniqueStream("trim");
+    RedisBackend b = backend(config(stream).consumer("c1").maxLength(100).build());
+    List<Event> events = new ArrayList<>();
+    for (int i = 0; i < 2000; i++) {
+      events.add(Event.of("N"));
+    }
+
+    b.enqueueAll(events);
+
+    assertThat(raw.sync().xlen(stream)).isBetween(100L, 300L);
+  }
+
   // ------------------------------------------------------------- malformed
 
   @Test

@@ -70,6 +70,7 @@ class RedisDurabilityTest {
     await().atMost(Duration.ofSeconds(60)).until(() -> done.size() == n);
     // A second outage, this time while the Spine is pulling: it backs off and resumes.
     server.kill();
+    assertThat(backend.health().up()).isFalse();
     server.start();
     backend.enqueue(Event.of("WORK", Map.of("i", n)));
     await().atMost(Duration.ofSeconds(60)).until(() -> done.size() == n + 1);
