@@ -84,6 +84,7 @@ public final class RedisBackend implements Backend {
   private final RedisConnections redis;
   private final String[] streamKey;
   private final String[] streamAndDlq;
+  private final String[] streamAndDelayed;
   private final String maxLen;
   private final Consumer<String> consumer;
   private final ReentrantLock readLock = new ReentrantLock();
@@ -94,6 +95,7 @@ public final class RedisBackend implements Backend {
   private String ownPendingNext = "-";
   private String claimCursor = CURSOR_START;
   private long nextClaimNanos;
+  private long nextDelayedPollNanos;
 
   // Settle buffer (batched settles), guarded by settleLock.
   private final ReentrantLock settleLock = new ReentrantLock();
@@ -120,6 +122,7 @@ public final class RedisBackend implements Backend {
     this.redis = new RedisConnections(config);
     this.streamKey = new String[] {config.stream()};
     this.streamAndDlq = new String[] {config.stream(), config.deadLetterStream()};
+    this.streamAndDelayed = new String[] {config.stream(), config.delayedKey()};
     this.maxLen = Long.toString(config.maxLength());
     this.consumer = Consumer.from(config.group(), config.consumer());
     this.nextClaimNanos = System.nanoTime() + config.claimInterval().toNanos();
@@ -260,6 +263,11 @@ public final class RedisBackend implements Backend {
           if (!out.isEmpty()) {
             return counted(out);
           }
+        }
+        long now = System.nanoTime();
+        if (now - nextDelayedPollNanos >= 0) {
+          nextDelayedPollNanos = now + config.delayedPollInterval().toNanos();
+          moveDueDelayed(max);
         }
         if (claimDue()) {
           claim(max, out);
@@ -800,6 +808,64 @@ public final class RedisBackend implements Backend {
   private static void add(List<String> args, String field, String value) {
     args.add(field);
     args.add(value);
+  }
+
+  // ------------------------------------------------------------------ delayed redelivery
+
+  /** Schedules the delivery's event, unchanged, for redelivery; see the other overload. */
+  public boolean retryLater(Delivery delivery, Duration delay) {
+    return retryLater(delivery, delay, delivery.event());
+  }
+
+  /**
+   * Takes the delivery off the stream now and delivers {@code event} (typically the same
+   * event, with metadata a retry policy updated) again as a new entry once {@code delay} has
+   * passed, without blocking any reader: the event waits in a sorted set ({@link
+   * RedisBackendConfig#delayedKey()}) and pulls move due ones back into the stream. Fenced
+   * like a commit, in one script: done only if the entry is still pending for this consumer.
+   * The new entry's delivery count starts again at 1.
+   *
+   * @return true if scheduled (and the entry acknowledged); false if the entry was no longer
+   *     pending for this consumer
+   * @throws BackendException if Redis could not do it; the entry then stays pending
+   */
+  public boolean retryLater(Delivery delivery, Duration delay, Event event) {
+    RedisDelivery d = own(delivery);
+    Objects.requireNonNull(delay, "delay == null");
+    Objects.requireNonNull(event, "event == null");
+    if (delay.isNegative()) {
+      throw new IllegalArgumentException("delay must not be negative, got " + delay);
+    }
+    checkOpen();
+    flush(); // keep the order of settles
+    String member = WireFormat.delayedMember(d.deliveryId(), event);
+    long result;
+    try {
+      result = retrying(() -> redis.<Long>eval(Scripts.DELAY, ScriptOutputType.INTEGER,
+          streamAndDelayed, config.group(), config.consumer(), d.deliveryId(),
+          Long.toString(delay.toMillis()), member));
+    } catch (RuntimeException e) {
+      if (isNoGroup(e)) {
+        recreateGroup();
+        return false;
+      }
+      throw failure("cannot schedule entry " + d.deliveryId() + " for redelivery", e);
+    }
+    if (result == 1) {
+      acked.increment();
+      return true;
+    }
+    fencedCommits.increment();
+    return false;
+  }
+
+  private void moveDueDelayed(int max) {
+    long moved = redis.<Long>eval(Scripts.MOVE_DUE, ScriptOutputType.INTEGER, streamAndDelayed,
+        maxLen, Integer.toString(max));
+    if (moved > 0) {
+      enqueued.add(moved);
+      log.atDebug().addKeyValue("moved", moved).log("delayed entries due: back in the stream");
+    }
   }
 
   // ------------------------------------------------------------------ clean-up

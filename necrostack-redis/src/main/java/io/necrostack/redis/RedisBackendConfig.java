@@ -51,6 +51,9 @@ public final class RedisBackendConfig {
   /** Default time acks and commits keep retrying while Redis is unreachable. */
   public static final Duration DEFAULT_RETRY_TIME = Duration.ofSeconds(10);
 
+  /** Default period between two moves of due delayed entries back into the stream. */
+  public static final Duration DEFAULT_DELAYED_POLL_INTERVAL = Duration.ofMillis(250);
+
   /** Default bound on commands Lettuce queues per connection. */
   public static final int DEFAULT_REQUEST_QUEUE_SIZE = 65_536;
 
@@ -65,6 +68,8 @@ public final class RedisBackendConfig {
   private final Duration claimInterval;
   private final int maxDeliveries;
   private final String deadLetterStream;
+  private final String delayedKey;
+  private final Duration delayedPollInterval;
   private final long maxLength;
   private final int requestQueueSize;
   private final Duration retryTime;
@@ -84,6 +89,8 @@ public final class RedisBackendConfig {
     this.claimInterval = b.claimInterval;
     this.maxDeliveries = b.maxDeliveries;
     this.deadLetterStream = b.deadLetterStream != null ? b.deadLetterStream : b.stream + ":dlq";
+    this.delayedKey = b.delayedKey != null ? b.delayedKey : b.stream + ":delayed";
+    this.delayedPollInterval = b.delayedPollInterval;
     this.maxLength = b.maxLength;
     this.requestQueueSize = b.requestQueueSize;
     this.retryTime = b.retryTime;
@@ -176,6 +183,19 @@ public final class RedisBackendConfig {
   }
 
   /**
+   * The sorted set holding entries scheduled for a later redelivery by {@link
+   * RedisBackend#retryLater}, scored by due time; defaults to {@code <stream>:delayed}.
+   */
+  public String delayedKey() {
+    return delayedKey;
+  }
+
+  /** Period between two moves of due delayed entries back into the stream, during pulls. */
+  public Duration delayedPollInterval() {
+    return delayedPollInterval;
+  }
+
+  /**
    * Approximate bound on the main stream's length, applied by each {@code XADD} with {@code
    * MAXLEN ~}; {@link #NO_TRIMMING} (0) never trims. Redis 7 may trim entries still pending;
    * they are then reported as lost by the claim rounds.
@@ -237,6 +257,8 @@ public final class RedisBackendConfig {
         + ", claimInterval=" + claimInterval
         + ", maxDeliveries=" + maxDeliveries
         + ", deadLetterStream=" + deadLetterStream
+        + ", delayedKey=" + delayedKey
+        + ", delayedPollInterval=" + delayedPollInterval
         + ", maxLength=" + maxLength
         + ", requestQueueSize=" + requestQueueSize
         + ", retryTime=" + retryTime
@@ -287,6 +309,8 @@ public final class RedisBackendConfig {
     private Duration claimInterval = DEFAULT_CLAIM_INTERVAL;
     private int maxDeliveries = DEFAULT_MAX_DELIVERIES;
     private String deadLetterStream;
+    private String delayedKey;
+    private Duration delayedPollInterval = DEFAULT_DELAYED_POLL_INTERVAL;
     private long maxLength = NO_TRIMMING;
     private int requestQueueSize = DEFAULT_REQUEST_QUEUE_SIZE;
     private Duration retryTime = DEFAULT_RETRY_TIME;
@@ -362,6 +386,18 @@ public final class RedisBackendConfig {
       return this;
     }
 
+    /** The delayed-redelivery sorted set key; default {@code <stream>:delayed}. */
+    public Builder delayedKey(String delayedKey) {
+      this.delayedKey = delayedKey;
+      return this;
+    }
+
+    /** Period between moves of due delayed entries; default 250 ms, at least 1 ms. */
+    public Builder delayedPollInterval(Duration delayedPollInterval) {
+      this.delayedPollInterval = delayedPollInterval;
+      return this;
+    }
+
     /** Approximate stream length bound in entries; 0 (default) never trims. */
     public Builder maxLength(long maxLength) {
       this.maxLength = maxLength;
@@ -417,6 +453,10 @@ public final class RedisBackendConfig {
           problems.add("deadLetterStream must differ from stream '" + stream + "'");
         }
       }
+      if (delayedKey != null) {
+        checkName(problems, "delayedKey", delayedKey);
+      }
+      checkPositive(problems, "delayedPollInterval", delayedPollInterval);
       if (batchSize < 1) {
         problems.add("batchSize must be at least 1, got " + batchSize);
       }

@@ -232,4 +232,57 @@ final class Scripts {
       redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
       return 1
       """;
+
+  /**
+   * Schedules an entry for redelivery: KEYS[1] stream, KEYS[2] delayed sorted set; ARGV[1]
+   * group, ARGV[2] consumer, ARGV[3] entry id, ARGV[4] delay (ms), ARGV[5] the member (JSON
+   * {@code {"id": ..., "fields": [...]}}). Fenced like a commit: only if the entry is still
+   * pending for this consumer does it add the member, due at server time + delay, and
+   * acknowledge the entry; returns 1, else 0.
+   */
+  static final String DELAY =
+      """
+      local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1, ARGV[2])
+      if #p == 0 then
+        return 0
+      end
+      local t = redis.call('TIME')
+      local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+      redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), ARGV[5])
+      redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
+      return 1
+      """;
+
+  /**
+   * Moves due delayed entries back into the stream: KEYS[1] stream, KEYS[2] delayed sorted
+   * set; ARGV[1] maxlen, ARGV[2] most to move. Each due member becomes a new entry with its
+   * fields, and leaves the set, in one atomic run (so two consumers never both move it).
+   * Returns how many were moved.
+   */
+  static final String MOVE_DUE =
+      """
+      local t = redis.call('TIME')
+      local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+      local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0,
+          tonumber(ARGV[2]))
+      local moved = 0
+      for _, m in ipairs(due) do
+        local ok, d = pcall(cjson.decode, m)
+        if ok and type(d) == 'table' and type(d.fields) == 'table' then
+          local args
+          if ARGV[1] ~= '0' then
+            args = {'XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*'}
+          else
+            args = {'XADD', KEYS[1], '*'}
+          end
+          for _, v in ipairs(d.fields) do
+            args[#args + 1] = v
+          end
+          redis.call(unpack(args))
+          moved = moved + 1
+        end
+        redis.call('ZREM', KEYS[2], m)
+      end
+      return moved
+      """;
 }

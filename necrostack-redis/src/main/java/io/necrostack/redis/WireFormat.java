@@ -137,6 +137,19 @@ final class WireFormat {
     return JSON.writeValueAsString(fields);
   }
 
+  /**
+   * A member of the delayed-redelivery sorted set: {@code {"id": <entry id>, "fields": [field,
+   * value, ...]}}. The entry id keeps members unique; the fields are those of a new entry.
+   */
+  static String delayedMember(String entryId, Event event) {
+    List<String> fields = new ArrayList<>();
+    appendFields(event, fields);
+    Map<String, Object> member = new LinkedHashMap<>();
+    member.put("id", entryId);
+    member.put("fields", fields);
+    return JSON.writeValueAsString(member);
+  }
+
   /** An entry that cannot become an event; the message is the dead-letter reason. */
   static final class MalformedEntryException extends Exception {
     private static final long serialVersionUID = 1L;

@@ -522,6 +522,36 @@ class RedisBackendTest {
     assertThat(raw.sync().xlen(stream)).isEqualTo(3);
   }
 
+  @Test
+  void retryLaterRedeliversTheEventAfterTheDelayWithoutBlockingOthers() throws Exception {
+    String stream = TestRedis.uniqueStream("delayed");
+    RedisBackend b = backend(config(stream).consumer("c1")
+        .delayedPollInterval(Duration.ofMillis(20)).build());
+    Event unicode = Event.of("LATER", Map.of("text", "S\u00e9ance \uD83D\uDC7B \u2603"))
+        .withMetadata(Map.of(Event.CORRELATION_ID, "corr", "trace", "t"));
+    b.enqueueAll(List.of(unicode, Event.of("NOW")));
+    Delivery later = pullAtLeast(b, 1).get(0);
+    long scheduledAt = System.nanoTime();
+
+    assertThat(b.retryLater(later, Duration.ofMillis(300))).isTrue();
+
+    assertThat(raw.sync().zcard(stream + ":delayed")).isEqualTo(1);
+    Delivery now = pullAtLeast(b, 1).get(0);
+    assertThat(now.event().eventType()).isEqualTo("NOW");
+    b.ack(now);
+    Delivery again = pullAtLeast(b, 1).get(0);
+    assertThat(System.nanoTime() - scheduledAt).isGreaterThanOrEqualTo(
+        TimeUnit.MILLISECONDS.toNanos(300));
+    assertThat(again.event()).isEqualTo(unicode);
+    assertThat(again.deliveryCount()).isEqualTo(1);
+    assertThat(raw.sync().zcard(stream + ":delayed")).isZero();
+    b.ack(again);
+    b.flush();
+    assertThat(raw.sync().xpending(stream, "necrostack").getCount()).isZero();
+    // Fenced: a delivery no longer pending here is not scheduled.
+    assertThat(b.retryLater(again, Duration.ZERO)).isFalse();
+  }
+
   // ------------------------------------------------------------- recovery
 
   @Test
