@@ -51,19 +51,29 @@ import org.slf4j.LoggerFactory;
  * so nothing still in the stream is skipped (at least once: some entries may be handled
  * again).
  *
- * <p><b>Settling.</b> {@link #ack} and {@link #ackAll} run one {@code XACK}. {@link #nack}
- * dead-letters the entry at once with the reason. {@link #release} does nothing: the entries
- * stay pending and are claimed again after the claim idle time. {@link #commit} writes the
- * emitted events and acknowledges the handled entry in one Lua script, <em>fenced</em>: only
- * if the entry is still pending for this consumer. The guarantee: the emitted events are
- * written, in order, if and only if the handled entry is acknowledged, atomically; an entry
- * claimed by another consumer (because this one was slower than the claim idle time) is not
- * committed here, and the other consumer's handling alone emits. A crash before the commit
- * leaves nothing written; the entry is redelivered. If Redis loses acknowledged writes (no
+ * <p><b>Settling.</b> {@link #commit} writes the emitted events and acknowledges the handled
+ * entry in one Lua script, <em>fenced</em>: only if the entry is still pending for this
+ * consumer. The guarantee: the emitted events are written, in order, if and only if the
+ * handled entry is acknowledged, atomically; an entry claimed by another consumer (because
+ * this one was slower than the claim idle time) is not committed here, and the other
+ * consumer's handling alone emits. A crash before the commit runs leaves nothing written; the
+ * entry is redelivered. {@link #ack} is a commit without events. By default ({@link
+ * RedisBackendConfig#batchSettles()}) acks and commits are buffered and sent together in one
+ * such script at the next pull, so a crash may lose settles made since the last pull (those
+ * entries are delivered again, nothing of theirs written); {@link #flush()} sends them now,
+ * {@link #tryCommit} commits now and says whether it did. {@link #ackAll} runs one {@code XACK}
+ * now. {@link #nack} dead-letters the entry at once with the reason. {@link #retryLater}
+ * schedules it for a later redelivery. {@link #release} does nothing: the entries stay pending
+ * and are claimed again after the claim idle time. If Redis loses acknowledged writes (no
  * persistence, failover), these guarantees hold only for what it kept.
  *
- * <p><b>Wire format.</b> Shared with the Python original; see {@link RedisDeadLetters} and the
- * package documentation of the entry layout.
+ * <p><b>Housekeeping.</b> {@link #deadLetters()} lists, counts, replays and purges dead
+ * letters; {@link #removeIdleConsumers} removes consumers with nothing pending; {@link
+ * #health()} and {@link #metrics()} report on the stream and this backend.
+ *
+ * <p><b>Wire format.</b> Shared with the Python original; see the package documentation. In a
+ * Redis Cluster the stream, dead-letter stream and delayed set must share a hash slot: use a
+ * hash tag, e.g. {@code {orders}:events}.
  *
  * <p><b>Threads.</b> Thread-safe; pulls are serialized. Commands that fail because Redis is
  * unreachable throw {@link BackendException}; Lettuce reconnects in the background and never
