@@ -257,14 +257,10 @@ public final class RedisBackend implements Backend {
     readLock.lockInterruptibly();
     try {
       checkOpen();
-      // Send what was handled before reading more, without waiting: the script runs while
-      // the read blocks. Claims and commits go on the same connection, after it.
-      settleLock.lock();
-      try {
-        sendLocked(false);
-      } finally {
-        settleLock.unlock();
-      }
+      // Settle what was handled before reading more, and wait for it: what this consumer
+      // committed is then in the stream for this very read, and a failed settle surfaces
+      // here, before more is handed out.
+      flush();
       int max = Math.min(maxEvents, config.batchSize());
       List<Delivery> out = new ArrayList<>(Math.min(max, 64));
       try {
