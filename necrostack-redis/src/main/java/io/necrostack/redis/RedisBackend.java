@@ -466,12 +466,12 @@ public final class RedisBackend implements Backend {
     if (deliveries.isEmpty()) {
       return;
     }
-    flush();
     String[] ids = new String[deliveries.size()];
     for (int i = 0; i < ids.length; i++) {
       ids[i] = own(deliveries.get(i)).deliveryId();
     }
     checkOpen();
+    flush();
     try {
       acked.add(retrying(() -> redis.sync().xack(config.stream(), config.group(), ids)));
     } catch (RuntimeException e) {
@@ -1011,7 +1011,10 @@ public final class RedisBackend implements Backend {
 
   // ------------------------------------------------------------------ lifecycle
 
-  /** Closes both connections and the client; a blocked pull returns empty. Idempotent. */
+  /**
+   * Sends buffered settles (retrying for at most the retry time if Redis is unreachable),
+   * then closes both connections and the client; a blocked pull returns empty. Idempotent.
+   */
   @Override
   public void close() {
     if (closed) {
