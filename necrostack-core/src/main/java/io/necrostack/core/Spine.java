@@ -3,6 +3,7 @@ package io.necrostack.core;
 import io.necrostack.backend.Backend;
 import io.necrostack.backend.BackendException;
 import io.necrostack.backend.BackendHealth;
+import io.necrostack.backend.DeadLetterStore;
 import io.necrostack.backend.Delivery;
 import io.necrostack.backend.Drainable;
 import java.lang.invoke.MethodHandle;
@@ -160,7 +161,12 @@ public final class Spine implements AutoCloseable {
     this.capacity = Math.max(b.batchSize, b.concurrency);
     this.orderingKey = b.orderingKey;
     this.emitFailurePolicy = b.emitFailurePolicy;
-    this.deadLetters = b.deadLetters != null ? b.deadLetters : new InMemoryDeadLetters();
+    this.deadLetters =
+        b.deadLetters != null
+            ? b.deadLetters
+            : backend instanceof DeadLetterStore store
+                ? store.deadLetters()
+                : new InMemoryDeadLetters();
     this.observers = List.copyOf(b.observers);
     List<OrganRuntime> list = new ArrayList<>();
     Map<String, List<OrganRuntime>> byType = new LinkedHashMap<>();
@@ -941,7 +947,10 @@ public final class Spine implements AutoCloseable {
       return this;
     }
 
-    /** Where dead letters go; default a new {@link InMemoryDeadLetters}. */
+    /**
+     * Where dead letters go; default the backend's own store when it is a {@link
+     * DeadLetterStore} (Redis: its dead-letter stream), else a new {@link InMemoryDeadLetters}.
+     */
     public Builder deadLetters(DeadLetters deadLetters) {
       this.deadLetters = deadLetters;
       return this;

@@ -14,6 +14,8 @@ import io.lettuce.core.api.sync.RedisCommands;
 import io.necrostack.backend.Backend;
 import io.necrostack.backend.BackendException;
 import io.necrostack.backend.BackendHealth;
+import io.necrostack.backend.DeadLetterStore;
+import io.necrostack.backend.DelayedRedelivery;
 import io.necrostack.backend.Delivery;
 import io.necrostack.core.Event;
 import java.time.Duration;
@@ -82,7 +84,13 @@ import org.slf4j.LoggerFactory;
  * <p>Not {@link io.necrostack.backend.Drainable}: a Redis stream is a service that other
  * processes write to; a Spine on it runs until stopped.
  */
-public final class RedisBackend implements Backend {
+public final class RedisBackend implements Backend, DelayedRedelivery, DeadLetterStore {
+  /**
+   * Metadata key of an event redelivered by {@link #nack(Delivery, String, Duration)}: the
+   * deliveries it had before, added to the new entry's own count.
+   */
+  public static final String PRIOR_DELIVERIES = "prior_deliveries";
+
   private static final Logger log = LoggerFactory.getLogger(RedisBackend.class);
   private static final String CURSOR_START = "0-0";
   /** Bound on a settle script's arguments, well under Lua's stack limits per XADD. */
@@ -173,7 +181,11 @@ public final class RedisBackend implements Backend {
     return config;
   }
 
-  /** Tools to inspect, replay and purge this backend's dead-letter stream. */
+  /**
+   * Tools to inspect, replay and purge this backend's dead-letter stream; also the Spine's
+   * dead-letter store by default, so the events it gives up on land in the same stream.
+   */
+  @Override
   public RedisDeadLetters deadLetters() {
     checkOpen();
     return new RedisDeadLetters(this, redis, config);
@@ -427,14 +439,33 @@ public final class RedisBackend implements Backend {
     }
   }
 
-  /** The delivery for an entry, or null after dead-lettering a malformed one. */
+  /**
+   * The delivery for an entry, or null after dead-lettering a malformed one or one whose
+   * earlier delayed redeliveries ({@value #PRIOR_DELIVERIES}) used up its max deliveries.
+   */
   private Delivery decode(String id, Map<String, String> fields, int count) {
+    Event event;
     try {
-      return new RedisDelivery(WireFormat.decode(fields), count, id, this);
+      event = WireFormat.decode(fields);
     } catch (WireFormat.MalformedEntryException e) {
       deadLetter(id, fields, count, e.getMessage(), "MalformedEntry");
       return null;
     }
+    String prior = event.metadata().get(PRIOR_DELIVERIES);
+    if (prior != null) {
+      try {
+        count = (int) Math.min(Integer.MAX_VALUE, (long) count + Integer.parseInt(prior));
+      } catch (NumberFormatException e) {
+        // metadata written by someone else; the entry's own count stands
+      }
+      if (count > config.maxDeliveries()) {
+        deadLetter(id, fields, count,
+            "exceeded max deliveries: delivery " + count + " > " + config.maxDeliveries(),
+            "MaxDeliveriesExceeded");
+        return null;
+      }
+    }
+    return new RedisDelivery(event, count, id, this);
   }
 
   // ------------------------------------------------------------------ settling
@@ -487,6 +518,25 @@ public final class RedisBackend implements Backend {
     Map<String, String> fields = WireFormat.fields(d.event());
     deadLetter(d.deliveryId(), fields, d.deliveryCount(),
         reason == null ? "nack" : reason, "Nack");
+  }
+
+  /**
+   * Redelivers the event after the delay (through {@link #retryLater}) while it has
+   * deliveries left, counting this delivery: the new entry carries the deliveries so far in
+   * its {@value #PRIOR_DELIVERIES} metadata, so the max deliveries still bound it. Past them,
+   * or with a zero delay, it is dead-lettered at once as {@link #nack(Delivery, String)} does.
+   * If the entry was claimed by another consumer meanwhile, nothing happens here (the other
+   * consumer owns it).
+   */
+  @Override
+  public void nack(Delivery delivery, String reason, Duration delay) {
+    RedisDelivery d = own(delivery);
+    if (delay.isZero() || delay.isNegative() || d.deliveryCount() >= config.maxDeliveries()) {
+      nack(delivery, reason);
+      return;
+    }
+    Event again = d.event().withMetadata(PRIOR_DELIVERIES, Integer.toString(d.deliveryCount()));
+    retryLater(d, delay, again);
   }
 
   /** Does nothing: the entries stay pending and are claimed again after the idle time. */

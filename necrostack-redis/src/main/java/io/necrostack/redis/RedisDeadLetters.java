@@ -4,8 +4,13 @@ import io.lettuce.core.Limit;
 import io.lettuce.core.Range;
 import io.lettuce.core.StreamMessage;
 import io.lettuce.core.api.sync.RedisCommands;
+import io.necrostack.backend.Backend;
 import io.necrostack.backend.BackendException;
+import io.necrostack.core.DeadLetters;
 import io.necrostack.core.Event;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.LinkedHashMap;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -19,8 +24,14 @@ import java.util.function.Predicate;
  * thread-safe. Replay writes the dead-lettered events back to the main stream (each with its
  * metadata) and removes their dead letters; a dead letter whose {@code event} is not a valid
  * event (a malformed entry) is never replayed.
+ *
+ * <p>As the Spine's {@link DeadLetters} store, {@link #add} writes the events the Spine gives
+ * up on (a handler's DEAD_LETTER outcome, max depth, refused emissions) into the same stream,
+ * with the Python original's fields ({@code original_id} is then the event's id, as there is
+ * no stream entry) plus {@code organ}, {@code error_class}, {@code error_message}, {@code
+ * attempts}, {@code first_failure} and the event's metadata fields.
  */
-public final class RedisDeadLetters {
+public final class RedisDeadLetters implements DeadLetters {
   private final RedisBackend backend;
   private final RedisConnections redis;
   private final RedisBackendConfig config;
@@ -32,6 +43,7 @@ public final class RedisDeadLetters {
   }
 
   /** The number of dead letters. */
+  @Override
   public long count() {
     backend.checkOpen();
     try {
@@ -70,6 +82,109 @@ public final class RedisDeadLetters {
     return replay(event -> true);
   }
 
+  /** Writes a dead letter from the Spine into the dead-letter stream. */
+  @Override
+  public void add(io.necrostack.core.DeadLetter letter) {
+    Objects.requireNonNull(letter, "letter == null");
+    backend.checkOpen();
+    Event event = letter.event();
+    Map<String, String> fields = new LinkedHashMap<>();
+    fields.put(WireFormat.ORIGINAL_ID, event.id().toString());
+    fields.put(WireFormat.EVENT, event.toJson());
+    fields.put(WireFormat.REASON, letter.reason());
+    fields.put(WireFormat.FAILED_AT, WireFormat.failedAt(letter.lastFailure()));
+    putIfPresent(fields, ORGAN, letter.organ());
+    putIfPresent(fields, WireFormat.ERROR_CLASS, letter.errorClass());
+    putIfPresent(fields, ERROR_MESSAGE, letter.errorMessage());
+    fields.put(ATTEMPTS, Integer.toString(letter.attempts()));
+    fields.put(FIRST_FAILURE, WireFormat.failedAt(letter.firstFailure()));
+    fields.put(WireFormat.STREAM, config.stream());
+    fields.put(WireFormat.GROUP, config.group());
+    fields.put(WireFormat.CONSUMER, config.consumer());
+    WireFormat.metadataFields(WireFormat.fields(event)).forEach(fields::put);
+    try {
+      redis.sync().xadd(config.deadLetterStream(), fields);
+    } catch (RuntimeException e) {
+      throw failure("cannot add a dead letter", e);
+    }
+  }
+
+  /**
+   * Every dead letter whose event is valid, oldest first, as the Spine sees them (a malformed
+   * entry's dead letter has no event: see {@link #list(int)} for those).
+   */
+  @Override
+  public List<io.necrostack.core.DeadLetter> list() {
+    backend.checkOpen();
+    List<io.necrostack.core.DeadLetter> out = new ArrayList<>();
+    String start = "-";
+    try {
+      while (true) {
+        List<StreamMessage<String, String>> page = redis.sync().xrange(
+            config.deadLetterStream(), Range.create(start, "+"), Limit.from(256));
+        if (page.isEmpty()) {
+          return out;
+        }
+        for (StreamMessage<String, String> m : page) {
+          DeadLetter letter = toDeadLetter(m);
+          letter.event().ifPresent(event -> out.add(toCore(letter, event)));
+        }
+        start = RedisBackend.nextId(page.get(page.size() - 1).getId());
+      }
+    } catch (RuntimeException e) {
+      throw failure("cannot list dead letters", e);
+    }
+  }
+
+  /**
+   * Writes the dead-lettered events whose type matches into {@code target} (this backend's
+   * stream when it is this backend) and deletes their dead letters; see {@link
+   * #replay(Predicate)}.
+   */
+  @Override
+  public int replay(Backend target, Predicate<String> eventTypes) {
+    Objects.requireNonNull(eventTypes, "eventTypes == null");
+    return replayInto(target, event -> eventTypes.test(event.eventType()));
+  }
+
+  private static io.necrostack.core.DeadLetter toCore(DeadLetter letter, Event event) {
+    Map<String, String> f = letter.fields();
+    Instant last = parseInstant(letter.failedAt());
+    Instant first = parseInstant(f.get(FIRST_FAILURE));
+    int attempts = letter.deliveryCount().orElse(0);
+    try {
+      attempts = Integer.parseInt(f.getOrDefault(ATTEMPTS, Integer.toString(attempts)));
+    } catch (NumberFormatException e) {
+      // keep the delivery count
+    }
+    Instant lastFailure = last != null ? last : Instant.EPOCH;
+    return new io.necrostack.core.DeadLetter(event, letter.reason(), f.get(ORGAN),
+        f.get(WireFormat.ERROR_CLASS), f.get(ERROR_MESSAGE), attempts,
+        first != null ? first : lastFailure, lastFailure);
+  }
+
+  private static Instant parseInstant(String text) {
+    if (text == null || text.isEmpty()) {
+      return null;
+    }
+    try {
+      return java.time.OffsetDateTime.parse(text).toInstant();
+    } catch (DateTimeParseException e) {
+      return null;
+    }
+  }
+
+  private static void putIfPresent(Map<String, String> fields, String key, String value) {
+    if (value != null) {
+      fields.put(key, value);
+    }
+  }
+
+  private static final String ORGAN = "organ";
+  private static final String ERROR_MESSAGE = "error_message";
+  private static final String ATTEMPTS = "attempts";
+  private static final String FIRST_FAILURE = "first_failure";
+
   /** Replays the dead letters of one event type; see {@link #replay(Predicate)}. */
   public int replayType(String eventType) {
     Objects.requireNonNull(eventType, "eventType == null");
@@ -85,6 +200,11 @@ public final class RedisDeadLetters {
    * @return how many events were replayed
    */
   public int replay(Predicate<Event> filter) {
+    return replayInto(backend, filter);
+  }
+
+  private int replayInto(Backend target, Predicate<Event> filter) {
+    Objects.requireNonNull(target, "target == null");
     Objects.requireNonNull(filter, "filter == null");
     backend.checkOpen();
     RedisCommands<String, String> sync = redis.sync();
@@ -107,7 +227,7 @@ public final class RedisDeadLetters {
           });
         }
         if (!events.isEmpty()) {
-          backend.enqueueAll(events);
+          target.enqueueAll(events);
           sync.xdel(config.deadLetterStream(), ids.toArray(new String[0]));
           replayed += events.size();
         }
@@ -125,6 +245,7 @@ public final class RedisDeadLetters {
    *
    * @return how many were deleted
    */
+  @Override
   public long purge() {
     backend.checkOpen();
     try {

@@ -144,4 +144,68 @@ class RedisSpineTest {
       assertThat(outputs).containsExactly("fast");
     }
   }
+  @Test
+  void theSpinesDeadLettersGoToTheDeadLetterStreamByDefault() throws Exception {
+    String stream = TestRedis.uniqueStream("spine-dlq");
+    RedisBackend backend = RedisBackend.create(config(stream).build());
+    Organ failing = Organ.builder("failing").listensTo("BAD").handle(e -> {
+      throw new IllegalStateException("cannot handle " + e.payload().get("n"));
+    });
+    Spine spine = Spine.builder().organs(failing).backend(backend)
+        .handlerPolicy(io.necrostack.core.HandlerPolicy.DEFAULT
+            .withOutcome(io.necrostack.core.FailureOutcome.DEAD_LETTER))
+        .build();
+    Event bad = Event.of("BAD", Map.of("n", 7));
+
+    CompletableFuture<SpineStats> done = spine.start(bad);
+    await().atMost(Duration.ofSeconds(20)).until(() -> spine.stats().deadLettered() == 1);
+    spine.stop();
+    done.get(10, TimeUnit.SECONDS);
+
+    assertThat(spine.deadLetters()).isInstanceOf(RedisDeadLetters.class);
+    List<io.necrostack.core.DeadLetter> letters = backend.deadLetters().list();
+    assertThat(letters).singleElement().satisfies(letter -> {
+      assertThat(letter.event().id()).isEqualTo(bad.id());
+      assertThat(letter.reason()).isEqualTo("handler failed");
+      assertThat(letter.organ()).isEqualTo("failing");
+      assertThat(letter.errorClass()).isEqualTo(IllegalStateException.class.getName());
+      assertThat(letter.errorMessage()).isEqualTo("cannot handle 7");
+      assertThat(letter.attempts()).isEqualTo(1);
+    });
+    try (TestRedis raw = new TestRedis(server.url())) {
+      Map<String, String> fields =
+          raw.sync().xrange(stream + ":dlq", io.lettuce.core.Range.create("-", "+")).get(0)
+              .getBody();
+      assertThat(fields).containsKeys("original_id", "event", "reason", "failed_at");
+      assertThat(Event.fromJson(fields.get("event")).id()).isEqualTo(bad.id());
+      assertThat(raw.sync().xpending(stream, "necrostack").getCount()).as("acked").isZero();
+    }
+    backend.close();
+  }
+
+  @Test
+  void aNackWithDelayIsRedeliveredThroughRedisUntilItsDeliveriesRunOut() throws Exception {
+    String stream = TestRedis.uniqueStream("spine-nack");
+    RedisBackend backend = RedisBackend.create(config(stream).maxDeliveries(3)
+        .delayedPollInterval(Duration.ofMillis(20)).build());
+    List<Integer> deliveries = new java.util.concurrent.CopyOnWriteArrayList<>();
+    Organ flaky = Organ.builder("flaky").listensTo("TRY").handle(e -> {
+      deliveries.add(deliveries.size() + 1);
+      throw new IllegalStateException("still failing");
+    });
+    Spine spine = Spine.builder().organs(flaky).backend(backend)
+        .handlerPolicy(io.necrostack.core.HandlerPolicy.DEFAULT
+            .withOutcome(io.necrostack.core.FailureOutcome.NACK)
+            .withRetry(io.necrostack.core.RetryPolicy.NONE.withNackDelay(Duration.ofMillis(50))))
+        .build();
+
+    CompletableFuture<SpineStats> done = spine.start(Event.of("TRY"));
+    await().atMost(Duration.ofSeconds(20)).until(() -> backend.deadLetters().count() == 1);
+    spine.stop();
+    done.get(10, TimeUnit.SECONDS);
+
+    assertThat(deliveries).as("three deliveries, then dead-lettered").hasSize(3);
+    assertThat(backend.deadLetters().list(10).get(0).deliveryCount()).contains(3);
+    backend.close();
+  }
 }
