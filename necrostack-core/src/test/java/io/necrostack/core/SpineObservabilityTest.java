@@ -79,7 +79,7 @@ class SpineObservabilityTest {
 
   @Test
   void healthReportsRunningTheBackendAndTheLastError() throws Exception {
-    SpinePoliciesTest.NotDrainable durable = new SpinePoliciesTest.NotDrainable(backend);
+    TestBackends.NonDrainable durable = new TestBackends.NonDrainable(backend);
     Organ failing = Organ.on("A", e -> {
       throw new IllegalStateException("broken organ");
     });

@@ -4,9 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import io.necrostack.backend.Backend;
 import io.necrostack.backend.BackendException;
-import io.necrostack.backend.BackendHealth;
 import io.necrostack.backend.Delivery;
 import io.necrostack.backend.InMemoryBackend;
 import java.time.Duration;
@@ -335,7 +333,7 @@ class SpinePoliciesTest {
 
   @Test
   void stoppingFinishesInFlightEventsAndLeavesTheRestQueued() throws Exception {
-    NotDrainable durable = new NotDrainable(backend);
+    TestBackends.NonDrainable durable = new TestBackends.NonDrainable(backend);
     CountDownLatch release = new CountDownLatch(1);
     CountDownLatch entered = new CountDownLatch(2);
     AtomicInteger handled = new AtomicInteger();
@@ -364,7 +362,7 @@ class SpinePoliciesTest {
 
   @Test
   void aRetryWaitingWhenTheSpineStopsGivesItsEventBack() throws Exception {
-    NotDrainable durable = new NotDrainable(backend);
+    TestBackends.NonDrainable durable = new TestBackends.NonDrainable(backend);
     AtomicInteger calls = new AtomicInteger();
     Organ failing = failingTimes("failing", "GO", 100, calls, null);
     Spine spine = Spine.builder().organs(failing).backend(durable)
@@ -393,68 +391,14 @@ class SpinePoliciesTest {
     assertThat(timing.max()).isLessThanOrEqualTo(timing.total());
   }
 
-  /** A backend that hides {@code Drainable}, as a durable backend would. */
-  static final class NotDrainable implements Backend {
-    private final Backend inner;
-
-    NotDrainable(Backend inner) {
-      this.inner = inner;
-    }
-
-    @Override
-    public void enqueue(Event event) {
-      inner.enqueue(event);
-    }
-
-    @Override
-    public void enqueueAll(List<Event> events) {
-      inner.enqueueAll(events);
-    }
-
-    @Override
-    public List<Delivery> pull(int maxEvents, Duration timeout) throws InterruptedException {
-      return inner.pull(maxEvents, timeout);
-    }
-
-    @Override
-    public void ack(Delivery delivery) {
-      inner.ack(delivery);
-    }
-
-    @Override
-    public void nack(Delivery delivery, String reason) {
-      inner.nack(delivery, reason);
-    }
-
-    @Override
-    public void release(List<Delivery> deliveries) {
-      inner.release(deliveries);
-    }
-
-    @Override
-    public void commit(Delivery delivery, List<Event> emitted) {
-      inner.commit(delivery, emitted);
-    }
-
-    @Override
-    public BackendHealth health() {
-      return inner.health();
-    }
-
-    @Override
-    public void close() {
-      inner.close();
-    }
-  }
-
   /** Refuses the first commits, then delegates; drainable through the in-memory backend. */
-  static final class FlakyCommits implements Backend, io.necrostack.backend.Drainable {
-    private final InMemoryBackend inner;
+  static final class FlakyCommits extends TestBackends.NonDrainable
+      implements io.necrostack.backend.Drainable {
     private final int failures;
     final AtomicInteger refused = new AtomicInteger();
 
     FlakyCommits(InMemoryBackend inner, int failures) {
-      this.inner = inner;
+      super(inner);
       this.failures = failures;
     }
 
@@ -464,52 +408,12 @@ class SpinePoliciesTest {
         refused.incrementAndGet();
         throw new BackendException("refused on purpose");
       }
-      inner.commit(delivery, emitted);
+      super.commit(delivery, emitted);
     }
 
     @Override
     public boolean isDrained() {
       return inner.isDrained();
-    }
-
-    @Override
-    public void enqueue(Event event) {
-      inner.enqueue(event);
-    }
-
-    @Override
-    public void enqueueAll(List<Event> events) {
-      inner.enqueueAll(events);
-    }
-
-    @Override
-    public List<Delivery> pull(int maxEvents, Duration timeout) throws InterruptedException {
-      return inner.pull(maxEvents, timeout);
-    }
-
-    @Override
-    public void ack(Delivery delivery) {
-      inner.ack(delivery);
-    }
-
-    @Override
-    public void nack(Delivery delivery, String reason) {
-      inner.nack(delivery, reason);
-    }
-
-    @Override
-    public void release(List<Delivery> deliveries) {
-      inner.release(deliveries);
-    }
-
-    @Override
-    public BackendHealth health() {
-      return inner.health();
-    }
-
-    @Override
-    public void close() {
-      inner.close();
     }
   }
 }
