@@ -100,6 +100,9 @@ final class ChainOptions {
         Runtime.getRuntime().addShutdownHook(hook);
         try {
           T result = body.apply(opened, new RunOptions(timeout, metrics));
+          if (metricsLingerSeconds > 0) {
+            opened.flush();
+          }
           metrics.linger(Duration.ofSeconds(metricsLingerSeconds));
           return result;
         } finally {

@@ -32,6 +32,17 @@ final class OpenedBackend implements AutoCloseable {
     return backend instanceof RedisBackend;
   }
 
+  /**
+   * Sends what the backend buffered: the Redis backend sends the acks of the last handlings
+   * with its next pull, and a finished run pulls no more, so its figures (pending) would be
+   * off by those while the metrics linger.
+   */
+  void flush() {
+    if (backend instanceof RedisBackend redis) {
+      redis.flush();
+    }
+  }
+
   /** "memory", or the Redis URL (password redacted) and the stream. */
   String description() {
     return description;
