@@ -87,6 +87,7 @@ final class ChainOptions {
       // The Redis backend's messages name the URL with its password redacted.
       throw new CommandFailedException(e.getMessage(), e);
     }
+    boolean interrupted = false;
     try (opened) {
       Duration timeout = Duration.ofSeconds(timeoutSeconds != null ? timeoutSeconds
           : opened.isRedis() ? DEFAULT_REDIS_TIMEOUT_SECONDS : 0);
@@ -103,11 +104,15 @@ final class ChainOptions {
           if (metricsLingerSeconds > 0) {
             opened.flush();
           }
-          metrics.linger(Duration.ofSeconds(metricsLingerSeconds));
+          interrupted = metrics.linger(Duration.ofSeconds(metricsLingerSeconds));
           return result;
         } finally {
           removeHook(hook);
         }
+      }
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt(); // restored once the backend is closed
       }
     }
   }
@@ -118,11 +123,6 @@ final class ChainOptions {
     } catch (IllegalStateException e) {
       // the JVM is already shutting down: the hook runs anyway
     }
-  }
-
-  /** Describes the backend for messages: "memory" or the redacted URL. */
-  String backendName() {
-    return backend.toString();
   }
 
   private void validate() {

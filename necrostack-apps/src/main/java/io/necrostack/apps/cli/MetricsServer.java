@@ -57,11 +57,16 @@ final class MetricsServer implements SpineHooks, AutoCloseable {
 
   /**
    * Keeps serving for a while after the chain finished, so a short demo can be scraped.
-   * Returns early if the server is closed (by a shutdown hook on Ctrl-C).
+   * Returns early if the server is closed (by a shutdown hook on Ctrl-C) or the thread is
+   * interrupted.
+   *
+   * @return true if an interrupt ended the wait; the interrupt status is then cleared, so the
+   *     caller can still close the backend (Redis commands fail on an interrupted thread) and
+   *     must restore it afterwards
    */
-  void linger(Duration linger) {
+  boolean linger(Duration linger) {
     if (endpoint == null || linger.isZero()) {
-      return;
+      return false;
     }
     io.err().println("necrostack " + command + ": the chain is finished; serving metrics for "
         + linger.toSeconds() + " s more");
@@ -69,8 +74,9 @@ final class MetricsServer implements SpineHooks, AutoCloseable {
     try {
       // Not synchronisation: the wait is the feature. close() ends it early.
       closed.await(linger.toNanos(), TimeUnit.NANOSECONDS);
+      return false;
     } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+      return true;
     }
   }
 

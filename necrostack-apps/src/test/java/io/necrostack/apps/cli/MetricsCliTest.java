@@ -3,6 +3,8 @@ package io.necrostack.apps.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.api.StatefulRedisConnection;
 import io.necrostack.apps.cli.CliTest.Run;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -71,6 +73,14 @@ class MetricsCliTest {
           .contains("necrostack_backend_dead_letters 0.0");
       assertThat(run.stop()).isZero();
       assertThat(run.out()).contains("21 rows read: 19 loaded, 2 rejected (6 chunks)");
+    }
+    RedisClient client = RedisClient.create(server.url());
+    try (StatefulRedisConnection<String, String> connection = client.connect()) {
+      assertThat(connection.sync().keys("necrostack:etl:*"))
+          .as("the run's stream is deleted after an interrupted linger too")
+          .isEmpty();
+    } finally {
+      client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
     }
   }
 
