@@ -117,6 +117,28 @@ class RedisCliTest {
   }
 
   @Test
+  void etlOnAGivenStreamLeavesEveryChunksEventsThere() {
+    String stream = uniqueStream("etl");
+
+    Run run = Run.of("etl", "--chunk-size", "4", "--backend", server.url(), "--stream", stream);
+
+    assertThat(run.code()).isZero();
+    Map<String, Integer> counts = new java.util.TreeMap<>();
+    List<String> types = new ArrayList<>();
+    for (StreamMessage<String, String> m : redis().xrange(stream, Range.create("-", "+"))) {
+      String type = Event.fromJson(m.getBody().get("event")).eventType();
+      types.add(type);
+      counts.merge(type, 1, Integer::sum);
+    }
+    // 21 rows in chunks of 4: 6 chunks, each asking for the next but the last.
+    assertThat(counts).containsExactlyEntriesOf(new java.util.TreeMap<>(Map.of(
+        "DATA_CLEANED", 6, "DATA_TRANSFORMED", 6, "ETL_NEXT_CHUNK", 5, "ETL_START", 1,
+        "RAW_DATA_LOADED", 6)));
+    assertThat(types.get(0)).isEqualTo("ETL_START");
+    assertThat(types.get(types.size() - 1)).isEqualTo("DATA_TRANSFORMED");
+  }
+
+  @Test
   void anUnreachableRedisFailsTheSeanceWithoutShowingThePassword() throws IOException {
     String url = "redis://:hunter2secret@127.0.0.1:" + RedisServer.unusedPort();
 
