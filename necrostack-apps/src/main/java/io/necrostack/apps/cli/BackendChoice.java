@@ -126,7 +126,9 @@ sealed interface BackendChoice {
       return new Memory();
     }
     if (lower.startsWith("redis://") || lower.startsWith("rediss://")) {
-      return new Redis(RedisUrl.parse(v).url());
+      // The scheme is case-insensitive for people, not for the Redis client.
+      int scheme = v.indexOf("://");
+      return new Redis(RedisUrl.parse(lower.substring(0, scheme) + v.substring(scheme)).url());
     }
     throw new IllegalArgumentException(
         "unknown backend '" + RedisUrl.redact(v)

@@ -152,6 +152,18 @@ class RedisCliTest {
   }
 
   @Test
+  void aTlsUrlIsAcceptedAndAnUnreachableOneIsAFailureNotAUsageError() throws IOException {
+    String url = "REDISS://necro:hunter2secret@127.0.0.1:" + RedisServer.unusedPort();
+
+    Run run = Run.of("etl", "--backend", url);
+
+    assertThat(run.code()).isEqualTo(1);
+    assertThat(run.err())
+        .startsWith("necrostack etl: cannot connect to Redis at rediss://necro:***@127.0.0.1:")
+        .doesNotContain("hunter2secret");
+  }
+
+  @Test
   void aMalformedRedisUrlIsAUsageErrorWithoutThePassword() {
     Run run = Run.of("etl", "--backend", "redis://user:hunter2secret@");
 
