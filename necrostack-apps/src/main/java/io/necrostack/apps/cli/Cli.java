@@ -28,6 +28,13 @@ final class Cli {
     cmd.addSubcommand(new SeanceCommand(io));
     cmd.addSubcommand(new EtlCommand(io));
     cmd.addSubcommand(new GraphCommand(io));
+    CommandLine dlq = new CommandLine(new DlqCommand());
+    dlq.addSubcommand(new DlqCommand.ListCommand(io));
+    dlq.addSubcommand(new DlqCommand.ReplayCommand(io));
+    dlq.addSubcommand(new DlqCommand.PurgeCommand(io));
+    cmd.addSubcommand(dlq);
+    cmd.addSubcommand(new HealthCommand(io));
+    cmd.addSubcommand(new StatsCommand(io));
     cmd.addSubcommand(new CommandLine.HelpCommand());
     // Set after adding subcommands: these settings are copied to the ones present.
     cmd.setCaseInsensitiveEnumValuesAllowed(true);
@@ -35,6 +42,16 @@ final class Cli {
     cmd.setErr(new PrintWriter(new OutputStreamWriter(io.err(), StandardCharsets.UTF_8), true));
     cmd.setExecutionExceptionHandler(
         (e, commandLine, parseResult) -> {
+          if (e instanceof CommandFailedException failed) {
+            // An expected failure (Redis unreachable, a run past its timeout): its message
+            // says it all, and no stack trace is wanted.
+            log.atInfo().addKeyValue("command", commandLine.getCommandName())
+                .addKeyValue("error", failed.getMessage()).log("command failed");
+            io.err().println("necrostack " + commandLine.getCommandName() + ": "
+                + failed.getMessage());
+            io.err().flush();
+            return 1;
+          }
           // An unexpected failure: one clear line for the user, the stack trace in the logs.
           log.atError().setCause(e).addKeyValue("command", commandLine.getCommandName())
               .log("command failed");

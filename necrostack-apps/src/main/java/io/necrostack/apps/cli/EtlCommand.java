@@ -4,7 +4,6 @@ import io.necrostack.apps.etl.EtlApp;
 import io.necrostack.apps.etl.EtlOutcome;
 import io.necrostack.apps.etl.EtlRequest;
 import io.necrostack.apps.etl.SummaryJson;
-import io.necrostack.backend.Backend;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -59,13 +58,7 @@ final class EtlCommand implements Callable<Integer> {
       description = "Also write the summary as JSON to this file.")
   Path output;
 
-  @Option(
-      names = "--backend",
-      paramLabel = "BACKEND",
-      defaultValue = "memory",
-      converter = BackendChoice.Converter.class,
-      description = "Where events wait between organs: memory (default: ${DEFAULT-VALUE}).")
-  BackendChoice backend;
+  @Mixin ChainOptions chain;
 
   EtlCommand(CliIo io) {
     this.io = io;
@@ -91,8 +84,9 @@ final class EtlCommand implements Callable<Integer> {
     TerminalProgress progress = io.terminal() ? new TerminalProgress(io.err()) : null;
     EtlProgress onRows = progress != null ? progress : EtlProgress.NONE;
     EtlOutcome outcome;
-    try (Backend opened = backend.open()) {
-      outcome = EtlApp.run(request, opened, io.out(), onRows);
+    try {
+      outcome = chain.run("etl", io,
+          (opened, options) -> EtlApp.run(request, opened.backend(), io.out(), onRows, options));
     } finally {
       if (progress != null) {
         progress.finish();

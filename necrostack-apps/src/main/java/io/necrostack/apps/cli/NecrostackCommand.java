@@ -12,7 +12,11 @@ import picocli.CommandLine.Spec;
     name = "necrostack",
     mixinStandardHelpOptions = true,
     versionProvider = NecrostackCommand.Version.class,
-    description = "NecroStack demos: an event-driven séance and a streaming CSV ETL.",
+    description = {
+      "NecroStack demos: an event-driven séance and a streaming CSV ETL, in memory or through"
+          + " Redis Streams (--backend redis://host:port).",
+      "Redis operations: dlq list|replay|purge, health, stats."
+    },
     footer = {
       "",
       "Exit codes: 0 success, 1 failure, 2 usage error.",

@@ -2,7 +2,7 @@ package io.necrostack.apps.cli;
 
 import io.necrostack.apps.seance.SeanceApp;
 import io.necrostack.apps.seance.SeanceRequest;
-import io.necrostack.backend.Backend;
+import io.necrostack.apps.run.ChainTimeoutException;
 import java.util.OptionalLong;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -15,7 +15,8 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     description = {
       "Summon a spirit, ask it a question and read the omen.",
-      "Events: SUMMON_RITUAL -> SPIRIT_APPEARED -> ANSWER_GENERATED -> OMEN_REVEALED."
+      "Events: SUMMON_RITUAL -> SPIRIT_APPEARED -> ANSWER_GENERATED -> OMEN_REVEALED.",
+      "The same seed prints the same séance in memory and through Redis."
     },
     footer = {"", "Exit codes: 0 success, 1 failure, 2 usage error."})
 final class SeanceCommand implements Callable<Integer> {
@@ -51,13 +52,7 @@ final class SeanceCommand implements Callable<Integer> {
           + " (default: a new one each time).")
   Long seed;
 
-  @Option(
-      names = "--backend",
-      paramLabel = "BACKEND",
-      defaultValue = "memory",
-      converter = BackendChoice.Converter.class,
-      description = "Where events wait between organs: memory (default: ${DEFAULT-VALUE}).")
-  BackendChoice backend;
+  @Mixin ChainOptions chain;
 
   SeanceCommand(CliIo io) {
     this.io = io;
@@ -68,9 +63,15 @@ final class SeanceCommand implements Callable<Integer> {
     SeanceRequest request =
         new SeanceRequest(
             spirit, ritual, question, seed == null ? OptionalLong.empty() : OptionalLong.of(seed));
-    try (Backend opened = backend.open()) {
-      SeanceApp.run(request, opened, io.out());
-    }
-    return 0;
+    return chain.run("seance", io, (opened, options) -> {
+      try {
+        SeanceApp.run(request, opened.backend(), io.out(), options);
+      } catch (ChainTimeoutException e) {
+        throw new CommandFailedException(
+            "the séance " + e.getMessage() + " on " + opened.description()
+                + "; --timeout sets the bound", e);
+      }
+      return 0;
+    });
   }
 }

@@ -1,7 +1,9 @@
 package io.necrostack.apps.etl;
 
 import io.necrostack.backend.Backend;
-import io.necrostack.backend.Drainable;
+import io.necrostack.apps.run.ChainRunner;
+import io.necrostack.apps.run.ChainTimeoutException;
+import io.necrostack.apps.run.RunOptions;
 import io.necrostack.core.Event;
 import io.necrostack.core.Organ;
 import io.necrostack.core.Spine;
@@ -11,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -71,6 +74,16 @@ public final class EtlApp {
     return run(request, backend, out, progress, List.of());
   }
 
+  /**
+   * Like {@link #run(EtlRequest, Backend, PrintStream, EtlProgress)}, bounded by the options'
+   * timeout (a run past it is a failure) and with their hooks around the Spine.
+   */
+  public static EtlOutcome run(EtlRequest request, Backend backend, PrintStream out,
+      EtlProgress progress, RunOptions options) {
+    Objects.requireNonNull(request, "request == null");
+    return run(request, backend, out, progress, List.of(), options);
+  }
+
   /** Like {@link #run(EtlRequest, Backend, PrintStream, EtlProgress)}, with extra organs. */
   static EtlOutcome run(
       EtlRequest request,
@@ -78,29 +91,38 @@ public final class EtlApp {
       PrintStream out,
       EtlProgress progress,
       List<Organ> extraOrgans) {
+    return run(request, backend, out, progress, extraOrgans, RunOptions.defaults());
+  }
+
+  private static EtlOutcome run(
+      EtlRequest request,
+      Backend backend,
+      PrintStream out,
+      EtlProgress progress,
+      List<Organ> extraOrgans,
+      RunOptions options) {
     EtlOutcome[] outcome = new EtlOutcome[1];
-    Spine[] spine = new Spine[1];
+    CompletableFuture<EtlOutcome> finished = new CompletableFuture<>();
+    // On a drainable backend the run ends by itself once the chunks still on their way (after
+    // a failure) are through; on a durable one the runner stops the Spine when this completes.
     Consumer<EtlOutcome> done =
         result -> {
           outcome[0] = result;
-          // A drainable backend ends the run itself once the chunks still on their way (after
-          // a failure) are through, leaving it empty; a durable one never drains: stop now.
-          if (!(backend instanceof Drainable)) {
-            spine[0].stop();
-          }
+          finished.complete(result);
         };
-    spine[0] =
+    Spine.Builder builder =
         Spine.builder()
             .organs(organs(request, out, progress, done))
             .organs(extraOrgans)
             .backend(backend)
             // About four events per chunk: any bound would cut off a legitimately large file,
             // and the chain ends by itself when the extractor reaches the end of the input.
-            .maxSteps(Long.MAX_VALUE)
-            .build();
+            .maxSteps(Long.MAX_VALUE);
     SpineStats stats;
-    try (Spine running = spine[0]) {
-      stats = running.run(start(request));
+    try {
+      stats = ChainRunner.run(builder, backend, start(request), finished, options);
+    } catch (ChainTimeoutException e) {
+      return new EtlOutcome.Failure("the ETL " + e.getMessage());
     }
     if (outcome[0] == null) {
       return new EtlOutcome.Failure(

@@ -1,7 +1,9 @@
 package io.necrostack.apps.seance;
 
 import io.necrostack.backend.Backend;
-import io.necrostack.backend.Drainable;
+import io.necrostack.apps.run.ChainRunner;
+import io.necrostack.apps.run.ChainTimeoutException;
+import io.necrostack.apps.run.RunOptions;
 import io.necrostack.core.Event;
 import io.necrostack.core.Organ;
 import io.necrostack.core.Spine;
@@ -12,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -61,23 +64,26 @@ public final class SeanceApp {
    *     failed; the Spine has logged why)
    */
   public static SpineStats run(SeanceRequest request, Backend backend, PrintStream out) {
-    Spine[] spine = new Spine[1];
-    boolean[] printed = new boolean[1];
-    Runnable done =
-        () -> {
-          printed[0] = true;
-          if (!(backend instanceof Drainable)) {
-            spine[0].stop(); // a durable backend never drains: stop once the séance is printed
-          }
-        };
-    spine[0] =
-        Spine.builder().organs(organs(out, done)).backend(backend).maxSteps(MAX_STEPS).build();
+    return run(request, backend, out, RunOptions.defaults());
+  }
+
+  /**
+   * Like {@link #run(SeanceRequest, Backend, PrintStream)}, bounded by the options' timeout
+   * and with their hooks around the Spine.
+   *
+   * @throws ChainTimeoutException if the séance was not printed within the timeout
+   */
+  public static SpineStats run(
+      SeanceRequest request, Backend backend, PrintStream out, RunOptions options) {
+    CompletableFuture<Void> printed = new CompletableFuture<>();
+    Spine.Builder builder =
+        Spine.builder()
+            .organs(organs(out, () -> printed.complete(null)))
+            .backend(backend)
+            .maxSteps(MAX_STEPS);
     Event summons = summon(request);
-    SpineStats stats;
-    try (Spine running = spine[0]) {
-      stats = running.run(summons);
-    }
-    if (!printed[0]) {
+    SpineStats stats = ChainRunner.run(builder, backend, summons, printed, options);
+    if (!printed.isDone()) {
       throw new IllegalStateException(
           "the séance ended before the omen was written down: " + stats.handlerErrors()
               + " handler error(s), " + stats.unhandled() + " unhandled");
