@@ -1125,11 +1125,27 @@ public final class RedisBackend implements Backend {
 
   /** Compares two stream ids ({@code ms-seq}) numerically. */
   static int compareIds(String a, String b) {
+    // Both parts are decimal without leading zeros: a shorter number is smaller, and numbers
+    // of one length compare as strings. No parsing: this runs once per settled entry.
     int da = a.indexOf('-');
     int db = b.indexOf('-');
-    int c = Long.compare(Long.parseLong(a.substring(0, da)), Long.parseLong(b.substring(0, db)));
-    return c != 0 ? c
-        : Long.compare(Long.parseLong(a.substring(da + 1)), Long.parseLong(b.substring(db + 1)));
+    int c = compareDecimal(a, 0, da, b, 0, db);
+    return c != 0 ? c : compareDecimal(a, da + 1, a.length(), b, db + 1, b.length());
+  }
+
+  private static int compareDecimal(String a, int aFrom, int aTo, String b, int bFrom, int bTo) {
+    int la = aTo - aFrom;
+    int lb = bTo - bFrom;
+    if (la != lb) {
+      return Integer.compare(la, lb);
+    }
+    for (int i = 0; i < la; i++) {
+      int c = Character.compare(a.charAt(aFrom + i), b.charAt(bFrom + i));
+      if (c != 0) {
+        return c;
+      }
+    }
+    return 0;
   }
 
   /** The smallest stream id after {@code id}, for paging with inclusive ranges. */

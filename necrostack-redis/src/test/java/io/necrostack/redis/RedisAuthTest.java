@@ -45,6 +45,23 @@ class RedisAuthTest {
   }
 
   @Test
+  void anUnreachableServerGivesAClearError() throws Exception {
+    int closedPort;
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1,
+        java.net.InetAddress.getLoopbackAddress())) {
+      closedPort = s.getLocalPort();
+    }
+    RedisBackendConfig config = RedisBackendConfig.builder()
+        .url("redis://:" + WRONG + "@127.0.0.1:" + closedPort)
+        .build();
+
+    assertThatThrownBy(() -> RedisBackend.create(config))
+        .isInstanceOf(BackendException.class)
+        .hasMessageContaining("cannot connect to Redis at redis://***@127.0.0.1:" + closedPort)
+        .hasMessageNotContaining(WRONG);
+  }
+
+  @Test
   void theRightPasswordWorksAndStaysHidden() throws Exception {
     try (RedisBackend backend = RedisBackend.create(config(PASSWORD))) {
       backend.enqueue(Event.of("SECRET_SAFE"));

@@ -597,6 +597,26 @@ class RedisBackendTest {
     assertThat(pullAtLeast(b, 1).get(0).event().eventType()).isEqualTo("TWO");
   }
 
+  @Test
+  void scriptsAreReloadedAfterTheServerForgetsThem() throws Exception {
+    String stream = TestRedis.uniqueStream("noscript");
+    RedisBackend b = backend(stream, "c1");
+    b.enqueue(Event.of("A"));
+    Delivery a = pullAtLeast(b, 1).get(0);
+
+    raw.sync().scriptFlush();
+    b.commit(a, List.of(Event.of("B")));   // buffered: sent async by the pull, NOSCRIPT
+    Delivery next = pullAtLeast(b, 1).get(0);
+    raw.sync().scriptFlush();
+    assertThat(b.tryCommit(next, List.of())).isTrue();
+    raw.sync().scriptFlush();
+    b.enqueue(Event.of("C"));
+
+    assertThat(next.event().eventType()).isEqualTo("B");
+    assertThat(pullAtLeast(b, 1).get(0).event().eventType()).isEqualTo("C");
+    assertThat(b.metrics().fencedCommits()).isZero();
+  }
+
   // ------------------------------------------------------------- tools and health
 
   @Test

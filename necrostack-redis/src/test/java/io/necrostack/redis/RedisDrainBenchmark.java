@@ -46,11 +46,17 @@ class RedisDrainBenchmark {
         TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - fill));
     Spine spine = Spine.builder().organs(work, done).backend(backend).ownsBackend(true)
         .batchSize(512).build();
+    com.sun.management.OperatingSystemMXBean os = (com.sun.management.OperatingSystemMXBean)
+        java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+    long cpuStart = os.getProcessCpuTime();
     long start = System.nanoTime();
     spine.start();
     await().atMost(Duration.ofSeconds(280)).pollInterval(Duration.ofMillis(10))
         .until(() -> outputs.get() >= n);
     long nanos = System.nanoTime() - start;
+    long cpu = os.getProcessCpuTime() - cpuStart;
+    System.out.printf("JVM cpu during drain: %d ms (%.1f us per input)%n",
+        TimeUnit.NANOSECONDS.toMillis(cpu), cpu / 1e3 / n);
     spine.close();
     System.out.printf("drain: %,d inputs (+%,d outputs handled) in %d ms = %,.0f inputs/s,"
             + " %,.0f events/s processed%n", n, n, TimeUnit.NANOSECONDS.toMillis(nanos),
