@@ -1,0 +1,89 @@
+package io.necrostack.faults;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Scenario 4: three worker JVMs share one consumer group; one is killed with SIGKILL
+ * mid-run; the others claim its pending entries after the claim idle time. Every event is
+ * handled at least once, every output is written exactly once (atomic, fenced emit + ack),
+ * and the duplicate handlings are counted and reported.
+ */
+@Timeout(value = 150, unit = TimeUnit.SECONDS)
+class WorkerCrashTest {
+  private final List<AutoCloseable> toClose = new ArrayList<>();
+
+  @AfterEach
+  void cleanUp() throws Exception {
+    for (int i = toClose.size() - 1; i >= 0; i--) {
+      toClose.get(i).close(); // workers first, then the server
+    }
+  }
+
+  @Test
+  void aKilledWorkersPendingEntriesAreClaimedAndNothingIsLostOrEmittedTwice(@TempDir Path dir)
+      throws Exception {
+    RedisServer server = RedisServer.ephemeral().start();
+    toClose.add(server);
+    String stream = TestRedis.uniqueStream("crash");
+    int n = 6000;
+    long claimIdleMs = 1000;
+    Streams.produce(server.url(), stream, 0, n);
+    List<WorkerProcess> workers = new ArrayList<>();
+    for (int w = 1; w <= 3; w++) {
+      WorkerProcess p = WorkerProcess.launch(dir, server.url(), stream, "w" + w,
+          "--work-ms", "2", "--claim-idle-ms", Long.toString(claimIdleMs),
+          "--claim-interval-ms", "200");
+      toClose.add(p);
+      workers.add(p);
+    }
+    WorkerProcess victim = workers.get(0);
+    Path victimLog = dir.resolve("w1.log");
+    // Kill it mid-run: once it has handled a few hundred events, with more in its batch.
+    await().atMost(Duration.ofSeconds(60)).until(() -> Files.exists(victimLog)
+        && Files.size(victimLog) > 300 * 40);
+    victim.kill();
+    long killedAt = System.nanoTime();
+
+    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() -> {
+      HandlingLog log = HandlingLog.read(dir);
+      return log.distinctHandled(n) == n && log.inputsWithOutput() == n;
+    });
+    long recoveryMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killedAt);
+    String stats2 = workers.get(1).stop();
+    String stats3 = workers.get(2).stop();
+
+    HandlingLog log = HandlingLog.read(dir);
+    Map<Long, Integer> outputs;
+    long pending;
+    try (TestRedis redis = new TestRedis(server.url())) {
+      outputs = Streams.outputsInStream(redis, stream);
+      pending = redis.sync().xpending(stream, "necrostack").getCount();
+    }
+    long duplicateOutputs = outputs.values().stream().filter(c -> c > 1).count();
+    System.out.printf("WORKER_CRASH produced=%d handled_distinct=%d handlings=%d"
+            + " duplicate_handlings=%d outputs=%d duplicate_outputs=%d lost=%d"
+            + " all_handled_after_kill_ms=%d claim_idle_ms=%d%n  %s%n  %s%n",
+        n, log.distinctHandled(n), log.handled.values().stream().mapToLong(c -> c).sum(),
+        log.duplicateHandlings(), outputs.size(), duplicateOutputs, n - log.distinctHandled(n),
+        recoveryMs, claimIdleMs, stats2, stats3);
+    assertThat(log.distinctHandled(n)).as("every event handled at least once").isEqualTo(n);
+    assertThat(outputs).as("one output per input").hasSize(n);
+    assertThat(duplicateOutputs).as("outputs written twice").isZero();
+    assertThat(log.inputsWithDuplicateOutputs()).as("distinct output ids per input").isZero();
+    assertThat(pending).as("pending after the survivors stopped").isZero();
+    assertThat(stats2 + stats3).contains("reclaimed=");
+  }
+}
