@@ -81,4 +81,37 @@ class RedisCrashTest {
     assertThat(stats1).as("worker 1 stopped gracefully, reconnected").contains("reconnections=");
     assertThat(stats2).contains("reconnections=");
   }
+
+  /**
+   * Without persistence a restart loses the stream and the group: what was waiting is gone
+   * (documented, not guaranteed). What is guaranteed is that the workers notice ({@code
+   * NOGROUP}), re-create the group and keep serving new events.
+   */
+  @Test
+  void withoutPersistenceARestartLosesTheStreamButWorkersRecreateTheGroupAndGoOn(
+      @TempDir Path dir) throws Exception {
+    RedisServer server = RedisServer.ephemeral().start();
+    toClose.add(server);
+    String stream = TestRedis.uniqueStream("ephemeral");
+    WorkerProcess worker = WorkerProcess.launch(dir, server.url(), stream, "e1",
+        "--claim-idle-ms", "1000", "--claim-interval-ms", "200");
+    toClose.add(worker);
+    await().atMost(Duration.ofSeconds(30)).until(worker::isReady);
+    Streams.produce(server.url(), stream, 0, 100);
+    await().atMost(Duration.ofSeconds(30))
+        .until(() -> HandlingLog.read(dir).distinctHandled(100) == 100);
+    server.kill();
+    server.start(); // empty: no AOF
+    long restartedAt = System.nanoTime();
+    // The worker finds its group gone and re-creates it before anyone else could.
+    await().atMost(Duration.ofSeconds(30)).until(() -> worker.output().contains("NOGROUP"));
+    Streams.produce(server.url(), stream, 100, 200);
+    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50))
+        .until(() -> HandlingLog.read(dir).distinctHandled(200) == 200);
+    long recoveryMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - restartedAt);
+    String stats = worker.stop();
+    System.out.println("EPHEMERAL_RESTART handled_after_restart=100 recovery_ms=" + recoveryMs
+        + "\n  " + stats);
+    assertThat(stats).as("still serving, stopped gracefully").isNotNull();
+  }
 }
