@@ -59,16 +59,20 @@ class RedisUnreachableTest {
       @TempDir Path dir) throws Exception {
     int port = RedisServer.freePort(); // nothing listens there
     WorkerProcess worker = WorkerProcess.launch(dir, "redis://127.0.0.1:" + port,
-        TestRedis.uniqueStream("never"), "patient", "--startup-timeout-ms", "1500");
+        TestRedis.uniqueStream("never"), "patient", "--startup-timeout-ms", "4000");
     toClose.add(worker);
     assertThat(worker.process().waitFor(60, TimeUnit.SECONDS)).isTrue();
     String output = worker.output();
     System.out.println("UNREACHABLE_GIVE_UP " + output.lines()
         .filter(l -> l.startsWith("WORKER_GAVE_UP")).findFirst().orElse("<none>"));
     assertThat(worker.process().exitValue()).isEqualTo(3);
-    assertThat(output).containsPattern("WORKER_GAVE_UP gave up connecting to Redis at"
-        + " redis://127\\.0\\.0\\.1:" + port + " after \\d+ ms and \\d+ attempt\\(s\\)"
-        + " \\(startup timeout 1500 ms\\); last error: cannot connect to Redis");
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("WORKER_GAVE_UP gave up"
+        + " connecting to Redis at redis://127\\.0\\.0\\.1:" + port + " after (\\d+) ms and"
+        + " (\\d+) attempt\\(s\\) \\(startup timeout 4000 ms\\); last error: cannot connect"
+        + " to Redis").matcher(output);
+    assertThat(m.find()).as(output).isTrue();
+    assertThat(Long.parseLong(m.group(1))).as("waited the whole timeout").isBetween(4000L, 20000L);
+    assertThat(Integer.parseInt(m.group(2))).as("retried with backoff").isGreaterThan(1);
   }
 
   @Test
@@ -77,15 +81,19 @@ class RedisUnreachableTest {
     RedisServer server = RedisServer.ephemeral().start();
     toClose.add(server);
     String stream = TestRedis.uniqueStream("gone");
+    // Settles retry for --retry-s before a pull reports the failure: keep it short here.
     WorkerProcess worker = WorkerProcess.launch(dir, server.url(), stream, "stranded",
-        "--max-pull-failures", "5");
+        "--max-pull-failures", "5", "--retry-s", "2");
     toClose.add(worker);
     await().atMost(Duration.ofSeconds(30)).until(worker::isReady);
     Streams.produce(server.url(), stream, 0, 10);
     await().atMost(Duration.ofSeconds(30))
         .until(() -> HandlingLog.read(dir).distinctHandled(10) == 10);
     server.kill();
+    long killedAt = System.nanoTime();
     assertThat(worker.process().waitFor(60, TimeUnit.SECONDS)).isTrue();
+    System.out.println("UNREACHABLE_WHILE_RUNNING worker exited "
+        + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killedAt) + " ms after Redis died");
     assertThat(worker.process().exitValue()).isEqualTo(2);
     assertThat(worker.output()).contains("WORKER_FAILED")
         .contains("BackendUnavailableException");
