@@ -276,8 +276,13 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
       int max = Math.min(maxEvents, config.batchSize());
       List<Delivery> out = new ArrayList<>(Math.min(max, 64));
       try {
+        // Redeliveries (own pending from a previous life, claims) go one entry per pull:
+        // each bumps its delivery count, so a batch of them would also bump the entries a
+        // crash-inducing poison in that batch kept from being handled, and after max
+        // deliveries they would all be dead-lettered with the poison. One at a time, only
+        // the entry actually handled when the consumer dies pays for it.
         if (!ownPendingDone) {
-          readOwnPending(max, out);
+          readOwnPending(1, out);
           if (!out.isEmpty()) {
             return counted(out);
           }
@@ -288,7 +293,7 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
           moveDueDelayed(max);
         }
         if (claimDue()) {
-          claim(max, out);
+          claim(1, out);
           if (!out.isEmpty()) {
             return counted(out);
           }

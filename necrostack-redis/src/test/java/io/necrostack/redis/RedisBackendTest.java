@@ -373,7 +373,8 @@ class RedisBackendTest {
   }
 
   @Test
-  void ownPendingEntriesFromAPreviousLifeAreDeliveredAtOnceAfterRestart() throws Exception {
+  void ownPendingEntriesFromAPreviousLifeAreDeliveredAgainOneByOneAfterRestart()
+      throws Exception {
     String stream = TestRedis.uniqueStream("ownpending");
     RedisBackendConfig cfg = config(stream).consumer("stable").build(); // claim idle 30 s
     RedisBackend first = backend(cfg);
@@ -382,7 +383,10 @@ class RedisBackendTest {
     first.close();
 
     RedisBackend second = backend(cfg);
-    List<Delivery> again = second.pull(10, SHORT);
+    // One per pull, so that a crash-inducing entry does not raise its batch mates' counts.
+    List<Delivery> again = new ArrayList<>(second.pull(10, SHORT));
+    assertThat(again).hasSize(1);
+    again.addAll(second.pull(10, SHORT));
 
     assertThat(again).extracting(Delivery::event)
         .containsExactlyElementsOf(taken.stream().map(Delivery::event).toList());
