@@ -304,13 +304,11 @@ final class EventTask implements Runnable {
     private final String causeId;
     private final String correlationId;
     private final int depth;
-    private final String depthText;
 
     Stamp(Event cause) {
       this.causeId = cause.id().toString();
       this.correlationId = cause.metadata().getOrDefault(Event.CORRELATION_ID, causeId);
       this.depth = cause.depth() + 1;
-      this.depthText = Integer.toString(depth);
     }
 
     /** The stamped event, or null if it went past the depth limit and was dead-lettered. */
@@ -322,17 +320,15 @@ final class EventTask implements Runnable {
         metadata.putAll(own);
         metadata.putIfAbsent(Event.CORRELATION_ID, correlationId);
         metadata.put(Event.CAUSATION_ID, causeId);
-        metadata.put(Event.DEPTH, depthText);
+        metadata.put(Event.DEPTH, Integer.toString(depth));
       } else if (own.isEmpty()) {
-        metadata = Map.of(
-            Event.CORRELATION_ID, correlationId,
-            Event.CAUSATION_ID, causeId,
-            Event.DEPTH, depthText);
+        // The common case, once per emitted event: see StampedMetadata for why not Map.of.
+        metadata = new StampedMetadata(correlationId, causeId, depth);
       } else {
         metadata = new HashMap<>(own);
         metadata.putIfAbsent(Event.CORRELATION_ID, correlationId);
         metadata.put(Event.CAUSATION_ID, causeId);
-        metadata.put(Event.DEPTH, depthText);
+        metadata.put(Event.DEPTH, Integer.toString(depth));
       }
       Event stamped = new Event(e.id(), e.timestamp(), e.eventType(), e.payload(), metadata);
       if (depth > run.spine.maxDepth) {
