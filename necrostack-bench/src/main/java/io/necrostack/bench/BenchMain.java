@@ -52,16 +52,16 @@ public final class BenchMain {
       System.out.println("== " + w);
       switch (w) {
         case "chain" -> {
-          report.add(harness.throughput("in-memory chain, timeout off",
+          report.addAll(harness.throughput("in-memory chain, timeout off",
               InMemoryWorkloads.chain(o.events, Duration.ZERO),
               "ArrayDeque loop", InMemoryWorkloads.chainBaseline(o.events)));
-          report.add(harness.throughput("in-memory chain, default 30 s timeout",
+          report.addAll(harness.throughput("in-memory chain, default 30 s timeout",
               InMemoryWorkloads.chain(o.events, io.necrostack.core.HandlerPolicy.DEFAULT_TIMEOUT),
               "ArrayDeque loop", InMemoryWorkloads.chainBaseline(o.events)));
         }
         case "fanout" -> {
           for (int c : new int[] {1, 8}) {
-            report.add(harness.throughput(
+            report.addAll(harness.throughput(
                 "in-memory fan-out 1x" + o.fanOutWidth + ", c=" + c + ", timeout off",
                 InMemoryWorkloads.fanOut(o.fanOutWidth, o.fanOutRuns, c, Duration.ZERO),
                 "ArrayDeque loop",

@@ -26,6 +26,11 @@ public final class Report {
     environment.put(name, value);
   }
 
+  /** Adds rows. */
+  public void addAll(List<Row> more) {
+    rows.addAll(more);
+  }
+
   /** Adds a row. */
   public void add(Row row) {
     rows.add(row);

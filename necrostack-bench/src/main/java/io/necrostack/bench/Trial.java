@@ -21,13 +21,25 @@ public interface Trial {
    * What one execution did.
    *
    * @param events how many events were handled
-   * @param nanos how long that took, in nanoseconds
+   * @param nanos how long that took, in wall-clock nanoseconds
+   * @param cpuNanos the CPU time the calling thread spent meanwhile, or -1 when the work ran
+   *     on other threads too (then it would not mean much)
    */
-  record Sample(long events, long nanos) {
+  record Sample(long events, long nanos, long cpuNanos) {
 
-    /** Events per second. */
+    /** A sample without a CPU time. */
+    public Sample(long events, long nanos) {
+      this(events, nanos, -1);
+    }
+
+    /** Events per wall-clock second. */
     public double perSecond() {
       return events * 1e9 / nanos;
+    }
+
+    /** Events per second of the calling thread's CPU time, or NaN without one. */
+    public double perCpuSecond() {
+      return cpuNanos <= 0 ? Double.NaN : events * 1e9 / cpuNanos;
     }
   }
 }
