@@ -540,7 +540,9 @@ public final class Spine implements AutoCloseable {
           }
           int slots = 1 + permits.drainPermits();
           int want = (int) Math.min(Math.min(batchSize, slots), maxSteps - steps);
-          permits.release(slots - want);
+          if (slots > want) {
+            permits.release(slots - want); // release(0) would still CAS: skip it
+          }
           List<Delivery> batch;
           try {
             batch = backend.pull(want, pollTimeout);
@@ -562,7 +564,9 @@ public final class Spine implements AutoCloseable {
             backoff = Math.min(backoff * 2, BACKOFF_MAX_NANOS);
             continue;
           }
-          permits.release(want - batch.size());
+          if (batch.size() < want) {
+            permits.release(want - batch.size());
+          }
           for (int i = 0, n = batch.size(); i < n; i++) {
             if (stopping()) {
               backend.release(batch.subList(i, n));
