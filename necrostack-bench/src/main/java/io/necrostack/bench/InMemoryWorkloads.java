@@ -126,7 +126,7 @@ public final class InMemoryWorkloads {
           .organs(Organ.builder("fan").listensTo(START).handle(fanHandler(width)),
               Organ.builder("sink").listensTo(ITEM).handle(sinkHandler(seen)))
           .backend(new InMemoryBackend())
-          .maxSteps(width + 1L)
+          // Default maxSteps (10,000): a run ends because the backend drains, as in real use.
           .concurrency(concurrency)
           .handlerPolicy(HandlerPolicy.DEFAULT.withTimeout(timeout))
           .build();

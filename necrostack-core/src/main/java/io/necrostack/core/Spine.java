@@ -101,6 +101,8 @@ public final class Spine implements AutoCloseable {
   final Logger log = LoggerFactory.getLogger(Spine.class);
   private static final long BACKOFF_START_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
   private static final long BACKOFF_MAX_NANOS = TimeUnit.SECONDS.toNanos(1);
+  /** The longest pull while events are in flight on a drainable backend; see pullWait. */
+  private static final Duration IN_FLIGHT_POLL = Duration.ofMillis(1);
 
   private final List<Organ> organs;
   private final List<OrganRuntime> runtimes;
@@ -545,7 +547,7 @@ public final class Spine implements AutoCloseable {
           }
           List<Delivery> batch;
           try {
-            batch = backend.pull(want, pollTimeout);
+            batch = backend.pull(want, pullWait(drainable));
             pullFailures = 0;
             backoff = BACKOFF_START_NANOS;
           } catch (RuntimeException e) {
@@ -593,6 +595,21 @@ public final class Spine implements AutoCloseable {
       if (failure != null) {
         throw new SpineException("spine failed: " + failure, failure);
       }
+    }
+
+    /**
+     * How long the next pull may wait. Normally the poll timeout; but on a drainable backend
+     * with events in flight (concurrency above 1), the backend may become drained while the
+     * pull waits, when the last in-flight handlings finish without emitting: nothing would
+     * wake the pull, and every run would end with a full poll timeout of idling (measured:
+     * 100 ms per run of a 1,001-event fan-out at concurrency 8). A short wait lets the loop
+     * notice the drain; events enqueued meanwhile still wake the pull at once.
+     */
+    private Duration pullWait(Drainable drainable) {
+      if (drainable != null && inFlight.get() > 0 && pollTimeout.compareTo(IN_FLIGHT_POLL) > 0) {
+        return IN_FLIGHT_POLL;
+      }
+      return pollTimeout;
     }
 
     private void dispatch(Delivery delivery) {
