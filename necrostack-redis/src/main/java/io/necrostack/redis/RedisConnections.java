@@ -1,0 +1,189 @@
+package io.necrostack.redis;
+
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisCommandExecutionException;
+import io.lettuce.core.RedisNoScriptException;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.SslOptions;
+import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.event.connection.ConnectionActivatedEvent;
+import io.necrostack.backend.BackendException;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
+import reactor.core.Disposable;
+
+/**
+ * One Lettuce client with the two connections a backend needs: one for blocking reads, one
+ * for every other command, so a blocked {@code XREADGROUP} never stalls acks and writes.
+ *
+ * <p>Both connections reject commands while disconnected instead of buffering them, bound
+ * their queues, and never replay a command after a reconnect: a replayed {@code XADD} or
+ * script would write its events twice. A command that fails that way surfaces as an
+ * exception; the entry it concerned stays pending and is claimed again later.
+ */
+final class RedisConnections implements AutoCloseable {
+  private final RedisBackendConfig config;
+  private final RedisClient client;
+  private final StatefulRedisConnection<String, String> reader;
+  private final StatefulRedisConnection<String, String> commands;
+  private final Map<String, String> shas = new ConcurrentHashMap<>();
+  // Activations are published asynchronously; the first two are the initial connections.
+  private final LongAdder activations = new LongAdder();
+  private final Disposable eventSubscription;
+
+  /**
+   * Connects both connections.
+   *
+   * @throws BackendException with the redacted URL if Redis cannot be reached or refuses the
+   *     credentials
+   */
+  RedisConnections(RedisBackendConfig config) {
+    this.config = config;
+    RedisURI uri;
+    try {
+      uri = RedisURI.create(config.url());
+    } catch (RuntimeException e) {
+      // Lettuce's message may quote the URL, password included: drop it.
+      throw new BackendException("invalid Redis URL " + config.redactedUrl());
+    }
+    uri.setTimeout(config.commandTimeout());
+    this.client = RedisClient.create(uri);
+    ClientOptions.Builder options =
+        ClientOptions.builder()
+            .autoReconnect(true)
+            .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+            .replayFilter(command -> true)
+            .requestQueueSize(config.requestQueueSize())
+            .timeoutOptions(TimeoutOptions.enabled(config.commandTimeout()));
+    if (config.trustStore() != null) {
+      char[] password = config.trustStorePassword();
+      options.sslOptions(
+          SslOptions.builder()
+              .jdkSslProvider()
+              .truststore(config.trustStore().toFile(), password == null ? null
+                  : new String(password))
+              .build());
+    }
+    client.setOptions(options.build());
+    this.eventSubscription =
+        client.getResources().eventBus().get()
+            .filter(ConnectionActivatedEvent.class::isInstance)
+            .subscribe(e -> activations.increment(), error -> {
+              // the bus ends with the client's shutdown; nothing to count after that
+            });
+    StatefulRedisConnection<String, String> r = null;
+    try {
+      r = client.connect();
+      this.reader = r;
+      this.commands = client.connect();
+    } catch (RuntimeException e) {
+      if (r != null) {
+        r.closeAsync();
+      }
+      eventSubscription.dispose();
+      shutdownQuietly();
+      throw new BackendException(
+          "cannot connect to Redis at " + config.redactedUrl() + ": " + describe(e));
+    }
+  }
+
+  /** A one-line reason for a connection failure, free of any credentials. */
+  static String describe(Throwable e) {
+    Throwable t = e;
+    String best = null;
+    while (t != null) {
+      String m = t.getMessage();
+      if (m != null && (m.startsWith("WRONGPASS") || m.startsWith("NOAUTH")
+          || m.contains("invalid password") || m.startsWith("ERR AUTH"))) {
+        return "authentication failed (" + m + ")";
+      }
+      if (best == null && m != null) {
+        best = t.getClass().getSimpleName() + ": " + m;
+      }
+      t = t.getCause();
+    }
+    return best == null ? e.getClass().getSimpleName() : best;
+  }
+
+  StatefulRedisConnection<String, String> reader() {
+    return reader;
+  }
+
+  RedisCommands<String, String> sync() {
+    return commands.sync();
+  }
+
+  StatefulRedisConnection<String, String> commands() {
+    return commands;
+  }
+
+  long reconnections() {
+    return Math.max(0, activations.sum() - 2);
+  }
+
+  /**
+   * Runs a script by its SHA, loading it first when the server does not know it (first use,
+   * or after a restart or {@code SCRIPT FLUSH}).
+   */
+  <T> T eval(String script, ScriptOutputType type, String[] keys, String... args) {
+    RedisCommands<String, String> sync = commands.sync();
+    String sha = shas.computeIfAbsent(script, s -> sync.scriptLoad(s));
+    try {
+      return sync.evalsha(sha, type, keys, args);
+    } catch (RedisNoScriptException e) {
+      shas.put(script, sync.scriptLoad(script));
+      return sync.evalsha(shas.get(script), type, keys, args);
+    } catch (RedisCommandExecutionException e) {
+      if (e.getMessage() != null && e.getMessage().startsWith("NOSCRIPT")) {
+        shas.put(script, sync.scriptLoad(script));
+        return sync.evalsha(shas.get(script), type, keys, args);
+      }
+      throw e;
+    }
+  }
+
+  /** The cached SHA of a script, loading it if needed. */
+  String sha(String script) {
+    return shas.computeIfAbsent(script, s -> commands.sync().scriptLoad(s));
+  }
+
+  /** Forgets a script's SHA after the server answered NOSCRIPT. */
+  void forget(String script) {
+    shas.remove(script);
+  }
+
+  /** The bound on a blocking read's wait on the client: block time plus command timeout. */
+  Duration readTimeout(Duration block) {
+    return block.plus(config.commandTimeout());
+  }
+
+  @Override
+  public void close() {
+    eventSubscription.dispose();
+    try {
+      reader.close();
+    } catch (RuntimeException ignored) {
+      // closing anyway
+    }
+    try {
+      commands.close();
+    } catch (RuntimeException ignored) {
+      // closing anyway
+    }
+    shutdownQuietly();
+  }
+
+  private void shutdownQuietly() {
+    try {
+      client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+    } catch (RuntimeException ignored) {
+      // nothing more to release
+    }
+  }
+}

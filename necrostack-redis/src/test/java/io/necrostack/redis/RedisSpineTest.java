@@ -1,0 +1,104 @@
+package io.necrostack.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.necrostack.core.Event;
+import io.necrostack.core.Organ;
+import io.necrostack.core.Spine;
+import io.necrostack.core.SpineStats;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** Spines running on the Redis backend, end to end. */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class RedisSpineTest {
+  @RegisterExtension static final RedisServer server = RedisServer.ephemeral();
+
+  private RedisBackendConfig.Builder config(String stream) {
+    return RedisBackendConfig.builder()
+        .url(server.url())
+        .stream(stream)
+        .blockTime(Duration.ofMillis(50));
+  }
+
+  @Test
+  void greetBecomesGreetedThroughRedis() throws Exception {
+    String stream = TestRedis.uniqueStream("spine");
+    List<Event> greeted = new ArrayList<>();
+    Organ greeter = Organ.on("GREET",
+        e -> Event.of("GREETED", Map.of("greeting", "Hello, " + e.payload().get("name"))));
+    Organ listener = Organ.on("GREETED", e -> {
+      synchronized (greeted) {
+        greeted.add(e);
+      }
+      return null;
+    });
+    RedisBackend backend = RedisBackend.create(config(stream).build());
+    Spine spine = Spine.builder().organs(greeter, listener).backend(backend).build();
+    Event greet = Event.of("GREET", Map.of("name", "NecroStack"));
+
+    CompletableFuture<SpineStats> done = spine.start(greet);
+    await().atMost(Duration.ofSeconds(10)).until(() -> {
+      synchronized (greeted) {
+        return !greeted.isEmpty();
+      }
+    });
+    spine.stop();
+    SpineStats stats = done.get(10, TimeUnit.SECONDS);
+    backend.close();
+
+    Event out = greeted.get(0);
+    assertThat(out.payload()).containsEntry("greeting", "Hello, NecroStack");
+    assertThat(out.correlationId()).contains(greet.id().toString());
+    assertThat(out.causationId()).contains(greet.id().toString());
+    assertThat(out.depth()).isEqualTo(1);
+    assertThat(stats.processed()).isEqualTo(2);
+    assertThat(stats.emitted()).isEqualTo(1);
+    try (TestRedis raw = new TestRedis(server.url())) {
+      assertThat(raw.sync().xpending(stream, "necrostack").getCount()).isZero();
+      assertThat(raw.sync().xlen(stream)).isEqualTo(2);
+    }
+  }
+
+  @Test
+  void twoSpinesInOneGroupHandleEveryEventOnce() throws Exception {
+    String stream = TestRedis.uniqueStream("spines");
+    int n = 500;
+    Set<Object> seen = ConcurrentHashMap.newKeySet();
+    AtomicInteger handled = new AtomicInteger();
+    Organ work = Organ.on("WORK", e -> {
+      seen.add(e.payload().get("i"));
+      handled.incrementAndGet();
+      return null;
+    });
+    RedisBackend a = RedisBackend.create(config(stream).consumer("a").build());
+    RedisBackend b = RedisBackend.create(config(stream).consumer("b").build());
+    List<Event> events = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      events.add(Event.of("WORK", Map.of("i", i)));
+    }
+    a.enqueueAll(events);
+    Spine spineA = Spine.builder().organs(work).backend(a).ownsBackend(true).batchSize(8).build();
+    Spine spineB = Spine.builder().organs(work).backend(b).ownsBackend(true).batchSize(8).build();
+
+    spineA.start();
+    spineB.start();
+    await().atMost(Duration.ofSeconds(20)).until(() -> seen.size() == n);
+    spineA.close();
+    spineB.close();
+
+    assertThat(handled.get()).isEqualTo(n);
+    assertThat(spineA.stats().processed() + spineB.stats().processed()).isEqualTo(n);
+  }
+}
