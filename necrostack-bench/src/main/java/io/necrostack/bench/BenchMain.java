@@ -10,6 +10,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -19,8 +20,8 @@ import java.util.Set;
  * the framework/baseline ratio.
  *
  * <pre>
- * java -jar necrostack-bench.jar [--workloads chain,fanout,json] [--events 1000000]
- *     [--fanout-runs 200] [--warmups 2] [--reps 5] [--json out.json]
+ * java -jar necrostack-bench.jar [--workloads chain,fanout,json,redis,memory]
+ *     [--events 1000000] [--fanout-runs 200] [--warmups 2] [--reps 5] [--json out.json]
  * java -jar necrostack-bench.jar jmh [JMH options]     (JMH's own command line)
  * </pre>
  */
@@ -31,6 +32,11 @@ public final class BenchMain {
   public static void main(String[] args) throws Exception {
     if (args.length > 0 && args[0].equals("jmh")) {
       org.openjdk.jmh.Main.main(Arrays.copyOfRange(args, 1, args.length));
+      return;
+    }
+    if (args.length == 4 && args[0].equals("redis-memory-child")) {
+      MemoryRun.child(args[1], args[2], Integer.parseInt(args[3]));
+      System.exit(0); // Lettuce's threads must not keep the child alive
       return;
     }
     Options o;
@@ -69,6 +75,8 @@ public final class BenchMain {
           }
         }
         case "json" -> JmhWorkloads.run(report);
+        case "redis" -> redis(o, report);
+        case "memory" -> memory(o, report);
         default -> throw new IllegalArgumentException("unknown workload " + w);
       }
     }
@@ -78,6 +86,56 @@ public final class BenchMain {
     if (o.jsonOut != null) {
       Files.writeString(o.jsonOut, report.toJson());
       System.out.println("wrote " + o.jsonOut);
+    }
+  }
+
+  /** Workloads 4 and 5, and redis-benchmark's XADD ceiling, on a private redis-server. */
+  private static void redis(Options o, Report report) throws Exception {
+    try (RedisProcess redis = RedisProcess.start()) {
+      System.out.println("  private redis-server on port " + redis.port());
+      Harness h = new Harness(1, o.redisRepetitions, System.out);
+      report.addAll(h.throughput("redis drain " + o.redisEvents / 1000 + "k (inputs/s)",
+          RedisWorkloads.drain(redis.url(), o.redisEvents),
+          "raw Lettuce loop", RedisWorkloads.drainBaseline(redis.url(), o.redisEvents)));
+      report.addAll(new Harness(0, o.redisRepetitions, System.out).throughput(
+          "redis-benchmark XADD -P 64 -c 50 (ceiling)",
+          RedisWorkloads.xaddCeiling(redis.port(), 200_000), null, null));
+      int reps = o.redisRepetitions;
+      double[][] fw = new double[3][reps];
+      double[][] base = new double[3][reps];
+      double[] ps = {50, 99, 99.9};
+      RedisWorkloads.chainLatencies(redis.url(), Math.min(o.redisHops, 500)); // warm-up
+      RedisWorkloads.chainLatenciesBaseline(redis.url(), Math.min(o.redisHops, 500));
+      for (int r = 0; r < reps; r++) {
+        long[] f = RedisWorkloads.chainLatencies(redis.url(), o.redisHops);
+        long[] b = RedisWorkloads.chainLatenciesBaseline(redis.url(), o.redisHops);
+        for (int i = 0; i < ps.length; i++) {
+          fw[i][r] = RedisWorkloads.percentile(f, ps[i]) / 1000.0;
+          base[i][r] = RedisWorkloads.percentile(b, ps[i]) / 1000.0;
+        }
+        System.out.printf(Locale.ROOT, "  redis chain run %d: p50/p99/p999 %.0f/%.0f/%.0f us,"
+            + " raw %.0f/%.0f/%.0f us%n", r + 1, fw[0][r], fw[1][r], fw[2][r], base[0][r],
+            base[1][r], base[2][r]);
+      }
+      String[] names = {"p50", "p99", "p999"};
+      for (int i = 0; i < ps.length; i++) {
+        report.add(new Row("redis chain hand-off " + names[i], "us", false, Summary.of(fw[i]),
+            "raw Lettuce XADD/XREADGROUP", Summary.of(base[i])));
+      }
+    }
+  }
+
+  /** Workload 6: the Redis drain of a million events in a child JVM under -Xmx256m. */
+  private static void memory(Options o, Report report) throws Exception {
+    try (RedisProcess redis = RedisProcess.start()) {
+      MemoryRun.Result r = MemoryRun.run(redis, o.memoryEvents);
+      System.out.printf(Locale.ROOT, "  %s drain of %,d events: %.1f s, peak heap %d MiB of %d%n",
+          MemoryRun.XMX, r.events(), r.nanos() / 1e9, r.peakHeapBytes() >> 20,
+          r.maxHeapBytes() >> 20);
+      report.add(Row.alone("redis drain " + r.events() / 1000 + "k, " + MemoryRun.XMX
+          + " (inputs/s)", "events/s", true, Summary.of(r.events() * 1e9 / r.nanos())));
+      report.add(Row.alone("  same run: peak heap (max " + (r.maxHeapBytes() >> 20) + " MiB)",
+          "MiB", false, Summary.of(r.peakHeapBytes() / 1048576.0)));
     }
   }
 
@@ -93,7 +151,24 @@ public final class BenchMain {
     env.put("warm-ups, repetitions", o.warmups + ", " + o.repetitions);
     env.put("chain events", o.events);
     env.put("fan-out", o.fanOutRuns + " runs of 1 + " + o.fanOutWidth + " events");
+    if (o.workloads.contains("redis") || o.workloads.contains("memory")) {
+      env.put("redis", redisVersion());
+      env.put("redis drain inputs, chain hops, repetitions",
+          o.redisEvents + ", " + o.redisHops + ", " + o.redisRepetitions);
+    }
     return env;
+  }
+
+  static String redisVersion() {
+    try {
+      Process p = new ProcessBuilder("redis-server", "--version").redirectErrorStream(true)
+          .start();
+      String v = new String(p.getInputStream().readAllBytes()).strip();
+      p.waitFor();
+      return v;
+    } catch (IOException | InterruptedException e) {
+      return "unknown";
+    }
   }
 
   static String cpuModel() {
@@ -123,15 +198,25 @@ public final class BenchMain {
     static final String USAGE = """
         usage: java -jar necrostack-bench.jar [options]
                java -jar necrostack-bench.jar jmh [JMH options]
-          --workloads LIST   comma-separated: chain,fanout,json (default chain,fanout,json)
+          --workloads LIST   comma-separated, of chain,fanout,json,redis,memory
+                             (default: all of them)
           --events N         events in the in-memory chain (default 1000000)
           --fanout-width N   events emitted by the fan-out's start event (default 1000)
           --fanout-runs N    Spine runs per fan-out repetition (default 200)
           --warmups N        untimed runs of each trial first (default 2)
           --reps N           timed runs of each trial (default 5)
+          --redis-events N   inputs per Redis drain repetition (default 200000)
+          --redis-hops N     hops per Redis chain latency repetition (default 5000)
+          --redis-reps N     repetitions of the Redis workloads (default 3)
+          --memory-events N  inputs of the -Xmx256m drain (default 1000000)
           --json FILE        also write the table as JSON""";
 
-    Set<String> workloads = new LinkedHashSet<>(List.of("chain", "fanout", "json"));
+    static final List<String> ALL = List.of("chain", "fanout", "json", "redis", "memory");
+    Set<String> workloads = new LinkedHashSet<>(ALL);
+    int redisEvents = 200_000;
+    int redisHops = 5_000;
+    int redisRepetitions = 3;
+    int memoryEvents = 1_000_000;
     int events = 1_000_000;
     int fanOutWidth = 1000;
     int fanOutRuns = 200;
@@ -150,7 +235,7 @@ public final class BenchMain {
             o.workloads = new LinkedHashSet<>();
             for (String w : value(args, ++i, a).split(",")) {
               String name = w.strip();
-              if (!Set.of("chain", "fanout", "json").contains(name)) {
+              if (!ALL.contains(name)) {
                 throw new IllegalArgumentException("unknown workload '" + name + "'");
               }
               o.workloads.add(name);
@@ -166,6 +251,10 @@ public final class BenchMain {
             }
           }
           case "--reps" -> o.repetitions = positive(args, ++i, a);
+          case "--redis-events" -> o.redisEvents = positive(args, ++i, a);
+          case "--redis-hops" -> o.redisHops = Math.max(2, positive(args, ++i, a));
+          case "--redis-reps" -> o.redisRepetitions = positive(args, ++i, a);
+          case "--memory-events" -> o.memoryEvents = positive(args, ++i, a);
           case "--json" -> o.jsonOut = Path.of(value(args, ++i, a));
           default -> throw new IllegalArgumentException("unknown argument '" + a + "'");
         }

@@ -11,7 +11,7 @@ class OptionsTest {
   @Test
   void defaults() {
     BenchMain.Options o = BenchMain.Options.parse(new String[0]);
-    assertThat(o.workloads).containsExactly("chain", "fanout", "json");
+    assertThat(o.workloads).containsExactly("chain", "fanout", "json", "redis", "memory");
     assertThat(o.events).isEqualTo(1_000_000);
     assertThat(o.repetitions).isEqualTo(5);
     assertThat(o.jsonOut).isNull();
