@@ -257,14 +257,10 @@ public final class RedisBackend implements Backend {
     readLock.lockInterruptibly();
     try {
       checkOpen();
-      // Send what was handled before reading more, without waiting: the script runs while
-      // the read blocks. Claims and commits go on the same connection, after it.
-      settleLock.lock();
-      try {
-        sendLocked(false);
-      } finally {
-        settleLock.unlock();
-      }
+      // Settle what was handled before reading more, and wait for it: what this consumer
+      // committed is then in the stream for this very read, and a failed settle surfaces
+      // here, before more is handed out.
+      flush();
       int max = Math.min(maxEvents, config.batchSize());
       List<Delivery> out = new ArrayList<>(Math.min(max, 64));
       try {
@@ -470,12 +466,12 @@ public final class RedisBackend implements Backend {
     if (deliveries.isEmpty()) {
       return;
     }
-    flush();
     String[] ids = new String[deliveries.size()];
     for (int i = 0; i < ids.length; i++) {
       ids[i] = own(deliveries.get(i)).deliveryId();
     }
     checkOpen();
+    flush();
     try {
       acked.add(retrying(() -> redis.sync().xack(config.stream(), config.group(), ids)));
     } catch (RuntimeException e) {
@@ -1015,7 +1011,10 @@ public final class RedisBackend implements Backend {
 
   // ------------------------------------------------------------------ lifecycle
 
-  /** Closes both connections and the client; a blocked pull returns empty. Idempotent. */
+  /**
+   * Sends buffered settles (retrying for at most the retry time if Redis is unreachable),
+   * then closes both connections and the client; a blocked pull returns empty. Idempotent.
+   */
   @Override
   public void close() {
     if (closed) {

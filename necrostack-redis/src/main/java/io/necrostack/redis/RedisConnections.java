@@ -11,10 +11,13 @@ import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.event.connection.ConnectionActivatedEvent;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.Delay;
 import io.necrostack.backend.BackendException;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import reactor.core.Disposable;
 
@@ -29,6 +32,7 @@ import reactor.core.Disposable;
  */
 final class RedisConnections implements AutoCloseable {
   private final RedisBackendConfig config;
+  private final ClientResources resources;
   private final RedisClient client;
   private final StatefulRedisConnection<String, String> reader;
   private final StatefulRedisConnection<String, String> commands;
@@ -53,7 +57,13 @@ final class RedisConnections implements AutoCloseable {
       throw new BackendException("invalid Redis URL " + config.redactedUrl());
     }
     uri.setTimeout(config.commandTimeout());
-    this.client = RedisClient.create(uri);
+    // Lettuce's default reconnect delay grows to 30 s: after a long outage a Spine would sit
+    // idle that long once Redis is back. Cap it at 1 s; the resources are ours to shut down.
+    this.resources = ClientResources.builder()
+        .reconnectDelay(() -> Delay.exponential(Duration.ofMillis(10), Duration.ofSeconds(1),
+            2, TimeUnit.MILLISECONDS))
+        .build();
+    this.client = RedisClient.create(resources, uri);
     ClientOptions.Builder options =
         ClientOptions.builder()
             .autoReconnect(true)
@@ -72,7 +82,7 @@ final class RedisConnections implements AutoCloseable {
     }
     client.setOptions(options.build());
     this.eventSubscription =
-        client.getResources().eventBus().get()
+        resources.eventBus().get()
             .filter(ConnectionActivatedEvent.class::isInstance)
             .subscribe(e -> activations.increment(), error -> {
               // the bus ends with the client's shutdown; nothing to count after that
@@ -182,6 +192,11 @@ final class RedisConnections implements AutoCloseable {
   private void shutdownQuietly() {
     try {
       client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+    } catch (RuntimeException ignored) {
+      // nothing more to release
+    }
+    try {
+      resources.shutdown(0, 2, TimeUnit.SECONDS);
     } catch (RuntimeException ignored) {
       // nothing more to release
     }

@@ -62,6 +62,30 @@ class RedisAuthTest {
   }
 
   @Test
+  void anAclUserWithPasswordInTheUrlWorks() throws Exception {
+    try (TestRedis admin = new TestRedis(server.url())) {
+      admin.sync().aclSetuser("app", io.lettuce.core.AclSetuserArgs.Builder.on()
+          .addPassword("app-pass-42").allKeys().allChannels().allCommands());
+    }
+    RedisBackendConfig config = RedisBackendConfig.builder()
+        .url("redis://app:app-pass-42@127.0.0.1:" + server.port())
+        .stream(TestRedis.uniqueStream("acl"))
+        .blockTime(Duration.ofMillis(50))
+        .build();
+    assertThat(config.toString()).contains("redis://app:***@").doesNotContain("app-pass-42");
+    try (RedisBackend backend = RedisBackend.create(config)) {
+      backend.enqueue(Event.of("AS_APP"));
+      assertThat(backend.pull(1, Duration.ofSeconds(1))).hasSize(1);
+    }
+    RedisBackendConfig wrongUser = RedisBackendConfig.builder()
+        .url("redis://app:not-it@127.0.0.1:" + server.port())
+        .build();
+    assertThatThrownBy(() -> RedisBackend.create(wrongUser))
+        .hasMessageContaining("authentication failed")
+        .hasMessageNotContaining("not-it");
+  }
+
+  @Test
   void theRightPasswordWorksAndStaysHidden() throws Exception {
     try (RedisBackend backend = RedisBackend.create(config(PASSWORD))) {
       backend.enqueue(Event.of("SECRET_SAFE"));

@@ -4,9 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** Defaults, validation and redaction of the configuration; no server needed. */
+@Timeout(value = 10, unit = TimeUnit.SECONDS)
 class RedisBackendConfigTest {
 
   @Test

@@ -605,7 +605,7 @@ class RedisBackendTest {
     Delivery a = pullAtLeast(b, 1).get(0);
 
     raw.sync().scriptFlush();
-    b.commit(a, List.of(Event.of("B")));   // buffered: sent async by the pull, NOSCRIPT
+    b.commit(a, List.of(Event.of("B")));   // buffered: sent by the pull, meets NOSCRIPT
     Delivery next = pullAtLeast(b, 1).get(0);
     raw.sync().scriptFlush();
     assertThat(b.tryCommit(next, List.of())).isTrue();
@@ -614,6 +614,29 @@ class RedisBackendTest {
 
     assertThat(next.event().eventType()).isEqualTo("B");
     assertThat(pullAtLeast(b, 1).get(0).event().eventType()).isEqualTo("C");
+    assertThat(b.metrics().fencedCommits()).isZero();
+  }
+
+  @Test
+  void aFullSettleBufferIsSentAtOnceAndRecoversFromNoScript() throws Exception {
+    String stream = TestRedis.uniqueStream("fullbuffer");
+    RedisBackend b = backend(config(stream).consumer("c1").batchSize(2).build());
+    b.enqueueAll(List.of(Event.of("A1"), Event.of("A2"), Event.of("A3"), Event.of("A4")));
+    List<Delivery> got = pullAtLeast(b, 2);
+    got.addAll(pullAtLeast(b, 2));
+
+    b.commit(got.get(0), List.of(Event.of("B1")));
+    b.commit(got.get(1), List.of(Event.of("B2"))); // full: sent without waiting
+    await().atMost(Duration.ofSeconds(5)).until(() -> raw.sync().xlen(stream) == 6);
+    raw.sync().scriptFlush();
+    b.ack(got.get(2));
+    b.ack(got.get(3)); // full again: the async run meets NOSCRIPT and is re-run
+    b.flush();
+
+    assertThat(raw.sync().xpending(stream, "necrostack").getCount()).isZero();
+    assertThat(pullAtLeast(b, 2)).extracting(d -> d.event().eventType())
+        .containsExactly("B1", "B2");
+    assertThat(b.metrics().acked()).isEqualTo(4);
     assertThat(b.metrics().fencedCommits()).isZero();
   }
 

@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
@@ -100,5 +101,47 @@ class RedisSpineTest {
 
     assertThat(handled.get()).isEqualTo(n);
     assertThat(spineA.stats().processed() + spineB.stats().processed()).isEqualTo(n);
+  }
+
+  @Test
+  void aSlowSpineWhoseEventWasClaimedDoesNotEmitASecondCopy() throws Exception {
+    String stream = TestRedis.uniqueStream("slow");
+    CountDownLatch slowHolding = new CountDownLatch(1);
+    CountDownLatch fastHandled = new CountDownLatch(1);
+    Organ slowOrgan = Organ.on("IN", e -> {
+      slowHolding.countDown();
+      // Slower than the claim idle time: the fast Spine claims and handles it meanwhile.
+      fastHandled.await(30, TimeUnit.SECONDS);
+      return Event.of("OUT", Map.of("by", "slow"));
+    });
+    Organ fastOrgan = Organ.on("IN", e -> {
+      fastHandled.countDown();
+      return Event.of("OUT", Map.of("by", "fast"));
+    });
+    RedisBackendConfig.Builder cfg = config(stream)
+        .claimIdleTime(Duration.ofMillis(300))
+        .claimInterval(Duration.ofMillis(50));
+    RedisBackend slowBackend = RedisBackend.create(cfg.consumer("slow").build());
+    RedisBackend fastBackend = RedisBackend.create(cfg.consumer("fast").build());
+    Spine slow = Spine.builder().organs(slowOrgan).backend(slowBackend).ownsBackend(true).build();
+    Spine fast = Spine.builder().organs(fastOrgan).backend(fastBackend).ownsBackend(true).build();
+
+    slow.start(Event.of("IN"));
+    assertThat(slowHolding.await(10, TimeUnit.SECONDS)).isTrue();
+    fast.start();
+    await().atMost(Duration.ofSeconds(20))
+        .until(() -> slowBackend.metrics().fencedCommits() == 1);
+    slow.close();
+    fast.close();
+
+    try (TestRedis raw = new TestRedis(server.url())) {
+      List<Object> outputs = raw.sync().xrange(stream, io.lettuce.core.Range.create("-", "+"))
+          .stream()
+          .map(m -> Event.fromJson(m.getBody().get("event")))
+          .filter(e -> e.eventType().equals("OUT"))
+          .map(e -> e.payload().get("by"))
+          .toList();
+      assertThat(outputs).containsExactly("fast");
+    }
   }
 }

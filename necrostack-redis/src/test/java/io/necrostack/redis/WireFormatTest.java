@@ -7,9 +7,12 @@ import io.necrostack.core.Event;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** The entry layout, without a server. */
+@Timeout(value = 10, unit = TimeUnit.SECONDS)
 class WireFormatTest {
 
   @Test
