@@ -619,8 +619,17 @@ public final class Spine implements AutoCloseable {
      * notice the drain; events enqueued meanwhile still wake the pull at once.
      */
     private Duration pullWait(Drainable drainable) {
-      if (drainable != null && inFlight.get() > 0 && pollTimeout.compareTo(IN_FLIGHT_POLL) > 0) {
+      if (drainable == null || pollTimeout.compareTo(IN_FLIGHT_POLL) <= 0) {
+        return pollTimeout;
+      }
+      if (inFlight.get() > 0) {
         return IN_FLIGHT_POLL;
+      }
+      // Above concurrency 1 the last handlings may have finished since the loop last checked
+      // for the drain (while it waited for a slot): do not start a full wait on a drained
+      // backend. At concurrency 1 handlings run on this thread, so nothing finished meanwhile.
+      if (workers != null && drainable.isDrained()) {
+        return Duration.ZERO;
       }
       return pollTimeout;
     }
