@@ -179,6 +179,9 @@ public record Event(
 
   /** The chain depth from metadata: 0 for an event no organ emitted. */
   public int depth() {
+    if (metadata instanceof StampedMetadata stamped) {
+      return stamped.depth(); // kept as an int: no parsing on the hot path
+    }
     String depth = metadata.get(DEPTH);
     if (depth == null) {
       return 0;
@@ -231,6 +234,9 @@ public record Event(
   private static Map<String, String> freezeMetadata(Map<String, String> metadata) {
     if (metadata == null || metadata.isEmpty()) {
       return Map.of();
+    }
+    if (metadata instanceof StampedMetadata) {
+      return metadata; // the Spine's own: unmodifiable, constant keys, non-null values
     }
     for (Map.Entry<String, String> e : metadata.entrySet()) {
       String key = e.getKey();

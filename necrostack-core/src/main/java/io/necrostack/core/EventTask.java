@@ -3,6 +3,8 @@ package io.necrostack.core;
 import io.necrostack.backend.Backend;
 import io.necrostack.backend.DelayedRedelivery;
 import io.necrostack.backend.Delivery;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -10,13 +12,13 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The handling of one delivery: its organs in order, each under its policy, then the commit.
@@ -43,9 +45,22 @@ final class EventTask implements Runnable {
   private List<Event> out = List.of();
   private Stamp stamp;
   private int commitAttempt;
-  private final AtomicInteger state = new AtomicInteger(RUNNING);
-  private final java.util.concurrent.atomic.AtomicBoolean completed =
-      new java.util.concurrent.atomic.AtomicBoolean();
+  // Plain fields behind VarHandles rather than AtomicInteger/AtomicBoolean: two fewer
+  // allocations per event on the hot path, same atomicity.
+  private volatile int state; // RUNNING is 0: no initializing volatile write
+  private volatile boolean completed;
+  private static final VarHandle STATE;
+  private static final VarHandle COMPLETED;
+
+  static {
+    try {
+      MethodHandles.Lookup lookup = MethodHandles.lookup();
+      STATE = lookup.findVarHandle(EventTask.class, "state", int.class);
+      COMPLETED = lookup.findVarHandle(EventTask.class, "completed", boolean.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
   private ScheduledFuture<?> wakeUp;
 
   EventTask(Spine.Run run, Delivery delivery, OrganRuntime[] targets) {
@@ -222,10 +237,10 @@ final class EventTask implements Runnable {
 
   /** Re-enters {@link #run()} (or the commit) after the delay, on a worker. */
   private void scheduleContinuation(long delayNanos) {
-    state.set(WAITING);
+    state = WAITING;
     run.waiting.add(this);
     wakeUp = run.timer.schedule(() -> {
-      if (state.compareAndSet(WAITING, RUNNING)) {
+      if (STATE.compareAndSet(this, WAITING, RUNNING)) {
         run.waiting.remove(this);
         run.execute(this::resume);
       }
@@ -242,7 +257,7 @@ final class EventTask implements Runnable {
 
   /** Called when the Spine stops: a waiting task gives its event back instead of waiting. */
   void cancelWaiting() {
-    if (state.compareAndSet(WAITING, DONE)) {
+    if (STATE.compareAndSet(this, WAITING, DONE)) {
       if (wakeUp != null) {
         wakeUp.cancel(false);
       }
@@ -301,16 +316,28 @@ final class EventTask implements Runnable {
 
   /** Derives the metadata of events emitted while handling one cause, computed once. */
   private final class Stamp {
-    private final String causeId;
-    private final String correlationId;
+    private final UUID cause;
+    /** The cause's correlation id, or null when it has none (then it is the cause's id). */
+    private final String inherited;
     private final int depth;
-    private final String depthText;
+    private String causeId;
 
     Stamp(Event cause) {
-      this.causeId = cause.id().toString();
-      this.correlationId = cause.metadata().getOrDefault(Event.CORRELATION_ID, causeId);
+      this.cause = cause.id();
+      this.inherited = cause.metadata().get(Event.CORRELATION_ID);
       this.depth = cause.depth() + 1;
-      this.depthText = Integer.toString(depth);
+    }
+
+    /** The cause's id as text, formatted once and only where a plain map needs it. */
+    private String causeId() {
+      if (causeId == null) {
+        causeId = cause.toString();
+      }
+      return causeId;
+    }
+
+    private String correlationId() {
+      return inherited != null ? inherited : causeId();
     }
 
     /** The stamped event, or null if it went past the depth limit and was dead-lettered. */
@@ -320,19 +347,17 @@ final class EventTask implements Runnable {
       if (!extra.isEmpty()) {
         metadata = new HashMap<>(extra);
         metadata.putAll(own);
-        metadata.putIfAbsent(Event.CORRELATION_ID, correlationId);
-        metadata.put(Event.CAUSATION_ID, causeId);
-        metadata.put(Event.DEPTH, depthText);
+        metadata.putIfAbsent(Event.CORRELATION_ID, correlationId());
+        metadata.put(Event.CAUSATION_ID, causeId());
+        metadata.put(Event.DEPTH, Integer.toString(depth));
       } else if (own.isEmpty()) {
-        metadata = Map.of(
-            Event.CORRELATION_ID, correlationId,
-            Event.CAUSATION_ID, causeId,
-            Event.DEPTH, depthText);
+        // The common case, once per emitted event: see StampedMetadata for why not Map.of.
+        metadata = new StampedMetadata(inherited, cause, depth);
       } else {
         metadata = new HashMap<>(own);
-        metadata.putIfAbsent(Event.CORRELATION_ID, correlationId);
-        metadata.put(Event.CAUSATION_ID, causeId);
-        metadata.put(Event.DEPTH, depthText);
+        metadata.putIfAbsent(Event.CORRELATION_ID, correlationId());
+        metadata.put(Event.CAUSATION_ID, causeId());
+        metadata.put(Event.DEPTH, Integer.toString(depth));
       }
       Event stamped = new Event(e.id(), e.timestamp(), e.eventType(), e.payload(), metadata);
       if (depth > run.spine.maxDepth) {
@@ -426,8 +451,8 @@ final class EventTask implements Runnable {
   }
 
   private void finish() {
-    state.set(DONE);
-    if (completed.compareAndSet(false, true)) {
+    state = DONE;
+    if (COMPLETED.compareAndSet(this, false, true)) {
       run.complete(this);
     }
   }
