@@ -115,9 +115,12 @@ public final class EtlApp {
             .organs(organs(request, out, progress, done))
             .organs(extraOrgans)
             .backend(backend)
-            // About four events per chunk: any bound would cut off a legitimately large file,
-            // and the chain ends by itself when the extractor reaches the end of the input.
-            .maxSteps(Long.MAX_VALUE);
+            // About four events per chunk, and each chunk one hand-off deeper than the one
+            // before (the extractor asks itself for the next): any bound on steps or depth
+            // would cut off a legitimately large file, and the chain ends by itself when the
+            // extractor reaches the end of the input.
+            .maxSteps(Long.MAX_VALUE)
+            .maxDepth(Integer.MAX_VALUE);
     SpineStats stats;
     try {
       stats = ChainRunner.run(builder, backend, start(request), finished, options);
