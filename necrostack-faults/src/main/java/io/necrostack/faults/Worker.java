@@ -113,7 +113,7 @@ public final class Worker {
     }
     RedisBackend backend;
     try {
-      backend = RedisStartup.connect(config.build(),
+      backend = RedisBackend.connect(config.build(),
           Duration.ofMillis(number("startup-timeout-ms", 30_000)));
     } catch (RuntimeException e) {
       System.err.println("WORKER_GAVE_UP " + e.getMessage());

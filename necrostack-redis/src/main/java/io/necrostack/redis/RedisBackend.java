@@ -171,6 +171,20 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
     return new RedisBackend(config);
   }
 
+  /**
+   * Creates the backend when Redis may not be up yet: retries while Redis is unreachable,
+   * backing off from 100 ms doubling to 2 s, for at most {@code maxWait}. For services started
+   * together with their Redis (containers, a reboot): they wait instead of crashing, and still
+   * fail visibly when Redis never comes.
+   *
+   * @param maxWait how long to keep trying; zero tries once, as {@link #create} does
+   * @throws BackendException after {@code maxWait} without success, naming the redacted URL,
+   *     the time waited, the attempts and the last error
+   */
+  public static RedisBackend connect(RedisBackendConfig config, Duration maxWait) {
+    return RedisStartup.connect(config, maxWait);
+  }
+
   /** A backend on a local Redis with every default. */
   public static RedisBackend create() {
     return create(RedisBackendConfig.defaults());

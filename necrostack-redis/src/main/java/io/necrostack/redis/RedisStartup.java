@@ -1,8 +1,6 @@
-package io.necrostack.faults;
+package io.necrostack.redis;
 
 import io.necrostack.backend.BackendException;
-import io.necrostack.redis.RedisBackend;
-import io.necrostack.redis.RedisBackendConfig;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
@@ -17,9 +15,10 @@ import org.slf4j.LoggerFactory;
  * <p>Why it exists: {@link RedisBackend#create} fails at once when Redis is unreachable (it
  * must create the consumer group), and a {@code Spine} needs a backend before it starts. A
  * service started together with its Redis (containers, a reboot) must wait for it instead of
- * crashing; a service whose Redis never comes must still fail, visibly, not hang.
+ * crashing; a service whose Redis never comes must still fail, visibly, not hang. Used by
+ * {@link RedisBackend#connect}.
  */
-public final class RedisStartup {
+final class RedisStartup {
   private static final Logger log = LoggerFactory.getLogger(RedisStartup.class);
   /** First wait between two attempts. */
   static final Duration FIRST_BACKOFF = Duration.ofMillis(100);
@@ -37,7 +36,7 @@ public final class RedisStartup {
    * @throws BackendException after {@code maxWait} without success, naming the (redacted)
    *     URL, the time waited, the attempts and the last cause
    */
-  public static RedisBackend connect(RedisBackendConfig config, Duration maxWait) {
+  static RedisBackend connect(RedisBackendConfig config, Duration maxWait) {
     Objects.requireNonNull(config, "config == null");
     Objects.requireNonNull(maxWait, "maxWait == null");
     long start = System.nanoTime();
