@@ -1,5 +1,6 @@
 package io.necrostack.redis;
 
+import io.necrostack.testing.RedisServer;
 import io.necrostack.backend.Backend;
 import io.necrostack.testing.BackendConformanceTest;
 import io.necrostack.testing.BackendFeatures;

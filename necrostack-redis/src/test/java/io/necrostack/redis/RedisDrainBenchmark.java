@@ -1,5 +1,6 @@
 package io.necrostack.redis;
 
+import io.necrostack.testing.RedisServer;
 import static org.awaitility.Awaitility.await;
 
 import io.necrostack.core.Event;

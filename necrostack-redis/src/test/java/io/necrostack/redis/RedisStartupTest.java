@@ -1,5 +1,6 @@
 package io.necrostack.redis;
 
+import io.necrostack.testing.RedisServer;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

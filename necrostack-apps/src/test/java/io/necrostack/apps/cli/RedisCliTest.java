@@ -1,5 +1,6 @@
 package io.necrostack.apps.cli;
 
+import io.necrostack.testing.RedisServer;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -140,7 +141,7 @@ class RedisCliTest {
 
   @Test
   void anUnreachableRedisFailsTheSeanceWithoutShowingThePassword() throws IOException {
-    String url = "redis://:hunter2secret@127.0.0.1:" + RedisServer.unusedPort();
+    String url = "redis://:hunter2secret@127.0.0.1:" + RedisServer.freePort();
 
     Run run = Run.of("seance", "--seed", "1", "--backend", url);
 
@@ -153,7 +154,7 @@ class RedisCliTest {
 
   @Test
   void aTlsUrlIsAcceptedAndAnUnreachableOneIsAFailureNotAUsageError() throws IOException {
-    String url = "REDISS://necro:hunter2secret@127.0.0.1:" + RedisServer.unusedPort();
+    String url = "REDISS://necro:hunter2secret@127.0.0.1:" + RedisServer.freePort();
 
     Run run = Run.of("etl", "--backend", url);
 
@@ -285,7 +286,7 @@ class RedisCliTest {
 
   @Test
   void theRedisCommandsFailWithExitCode1WhenRedisIsUnreachable() throws IOException {
-    String url = "redis://necro:hunter2secret@127.0.0.1:" + RedisServer.unusedPort();
+    String url = "redis://necro:hunter2secret@127.0.0.1:" + RedisServer.freePort();
 
     for (String[] command : List.of(new String[] {"dlq", "list"}, new String[] {"dlq", "purge"},
         new String[] {"dlq", "replay"}, new String[] {"health"}, new String[] {"stats"})) {
