@@ -267,8 +267,11 @@ public final class RedisBackendConfig {
         + "}";
   }
 
-  /** Replaces the password (or the single secret) in a Redis URL's user info with ***. */
-  static String redact(String url) {
+  /**
+   * Replaces the password (or the single secret) in a Redis URL's user info with ***; any
+   * other text is returned as it is. For logs and messages that show a URL.
+   */
+  public static String redact(String url) {
     if (url == null) {
       return "null";
     }

@@ -38,19 +38,7 @@ record RedisUrl(String url) {
 
   /** Any text that may be a URL with credentials, with the password replaced by ***. */
   static String redact(String text) {
-    if (text == null) {
-      return "null";
-    }
-    int scheme = text.indexOf("://");
-    int at = text.lastIndexOf('@');
-    if (scheme < 0 || at < scheme) {
-      return text;
-    }
-    String userInfo = text.substring(scheme + 3, at);
-    int colon = userInfo.indexOf(':');
-    String user = colon < 0 ? "" : userInfo.substring(0, colon);
-    return text.substring(0, scheme + 3) + user + (user.isEmpty() ? "" : ":") + "***"
-        + text.substring(at);
+    return RedisBackendConfig.redact(text);
   }
 
   @Override
