@@ -31,11 +31,7 @@ final class HealthCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     try (RedisBackend backend = redis.open()) {
-      BackendHealth health = backend.health();
-      if (!health.up()) {
-        throw new CommandFailedException(health.description());
-      }
-      Map<String, Object> d = health.details();
+      Map<String, Object> d = upDetails(backend);
       PrintStream out = io.out();
       out.printf(Locale.ROOT, "Redis %s is up (ping %.2f ms)%n", redis.redis,
           ((Number) d.get("ping_ms")).doubleValue());
@@ -48,6 +44,18 @@ final class HealthCommand implements Callable<Integer> {
       out.flush();
       return 0;
     }
+  }
+
+  /**
+   * The backend's health figures, or a failure with its description when Redis is down: what
+   * {@code health} and {@code stats} both start from.
+   */
+  static Map<String, Object> upDetails(RedisBackend backend) {
+    BackendHealth health = backend.health();
+    if (!health.up()) {
+      throw new CommandFailedException(health.description());
+    }
+    return health.details();
   }
 
   /** The lag, or why there is none: Redis may be unable to tell (after deletions). */

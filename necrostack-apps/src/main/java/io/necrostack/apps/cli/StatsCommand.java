@@ -1,6 +1,5 @@
 package io.necrostack.apps.cli;
 
-import io.necrostack.backend.BackendHealth;
 import io.necrostack.core.Event;
 import io.necrostack.redis.DeadLetter;
 import io.necrostack.redis.RedisBackend;
@@ -38,11 +37,7 @@ final class StatsCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     try (RedisBackend backend = redis.open()) {
-      BackendHealth health = backend.health();
-      if (!health.up()) {
-        throw new CommandFailedException(health.description());
-      }
-      Map<String, Object> d = health.details();
+      Map<String, Object> d = HealthCommand.upDetails(backend);
       long deadLetters = ((Number) d.get("dead_letters")).longValue();
       PrintStream out = io.out();
       out.println("Stream " + redis.stream + " at " + redis.redis);
