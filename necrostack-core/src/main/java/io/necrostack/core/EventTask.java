@@ -45,22 +45,31 @@ final class EventTask implements Runnable {
   private List<Event> out = List.of();
   private Stamp stamp;
   private int commitAttempt;
-  // Plain fields behind VarHandles rather than AtomicInteger/AtomicBoolean: two fewer
-  // allocations per event on the hot path, same atomicity.
+  /**
+   * RUNNING, WAITING for a retry's continuation, or DONE when cancelled while waiting; only
+   * the retry path changes it (a plain field behind a VarHandle: no AtomicInteger to
+   * allocate per event). A task that finishes without waiting stays RUNNING, which is all
+   * {@link #cancelWaiting} needs to leave it alone.
+   */
   private volatile int state; // RUNNING is 0: no initializing volatile write
-  private volatile boolean completed;
   private static final VarHandle STATE;
-  private static final VarHandle COMPLETED;
 
   static {
     try {
-      MethodHandles.Lookup lookup = MethodHandles.lookup();
-      STATE = lookup.findVarHandle(EventTask.class, "state", int.class);
-      COMPLETED = lookup.findVarHandle(EventTask.class, "completed", boolean.class);
+      STATE = MethodHandles.lookup().findVarHandle(EventTask.class, "state", int.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
   }
+
+  /**
+   * Whether {@link Spine.Run#complete} was called. Plain: one thread at a time runs this task
+   * (its thread, then a continuation started through the timer and an executor, or the loop
+   * cancelling it after winning the WAITING state), each hand-over ordered by those.
+   */
+  private boolean completed;
+  /** Set when the task first waits for a retry: it then finishes on another thread. */
+  boolean detached;
   private ScheduledFuture<?> wakeUp;
 
   EventTask(Spine.Run run, Delivery delivery, OrganRuntime[] targets) {
@@ -74,6 +83,7 @@ final class EventTask implements Runnable {
   public void run() {
     try {
       if (targets == null) {
+        run.spine.touch(System.nanoTime());
         run.spine.countUnhandled(event);
         settle();
         return;
@@ -84,13 +94,20 @@ final class EventTask implements Runnable {
         Throwable failure = null;
         Emission emission = null;
         HandlingObserver.Scope scope = run.observe(event, organ.name);
-        long start = System.nanoTime();
+        boolean timed = organ.begin();
+        long start = 0;
+        if (timed) {
+          start = System.nanoTime();
+          run.spine.touch(start);
+        }
         try {
           emission = invoke(organ);
         } catch (Throwable t) {
           failure = unwrap(t);
         }
-        organ.record(System.nanoTime() - start);
+        if (timed) {
+          organ.record(System.nanoTime() - start);
+        }
         int before = out.size();
         if (failure == null && emission != null) {
           try {
@@ -237,6 +254,7 @@ final class EventTask implements Runnable {
 
   /** Re-enters {@link #run()} (or the commit) after the delay, on a worker. */
   private void scheduleContinuation(long delayNanos) {
+    detached = true; // before the timer can run it: the loop reads it once run() returns
     state = WAITING;
     run.waiting.add(this);
     wakeUp = run.timer.schedule(() -> {
@@ -451,8 +469,8 @@ final class EventTask implements Runnable {
   }
 
   private void finish() {
-    state = DONE;
-    if (COMPLETED.compareAndSet(this, false, true)) {
+    if (!completed) {
+      completed = true;
       run.complete(this);
     }
   }

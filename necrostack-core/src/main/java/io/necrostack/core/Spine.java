@@ -9,6 +9,7 @@ import io.necrostack.backend.Drainable;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
+import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -127,7 +128,18 @@ public final class Spine implements AutoCloseable {
   final EmitFailurePolicy emitFailurePolicy;
   private final DeadLetters deadLetters;
   private final List<HandlingObserver> observers;
-  private volatile long lastEventNanos;
+  /** When the last handling began (System.nanoTime), 0 before any; written opaquely. */
+  private long lastEventNanos;
+  private static final VarHandle LAST_EVENT;
+
+  static {
+    try {
+      LAST_EVENT = MethodHandles.lookup().findVarHandle(Spine.class, "lastEventNanos",
+          long.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
   private volatile String lastError;
 
   private final AtomicBoolean running = new AtomicBoolean();
@@ -135,12 +147,15 @@ public final class Spine implements AutoCloseable {
   private volatile CountDownLatch terminated = new CountDownLatch(0);
   private final Object backoffMonitor = new Object();
 
-  final LongAdder processed = new LongAdder();
-  final LongAdder emitted = new LongAdder();
-  final LongAdder retried = new LongAdder();
-  final LongAdder deadLettered = new LongAdder();
-  final LongAdder timedOut = new LongAdder();
-  final LongAdder nacked = new LongAdder();
+  /** Concurrency 1: one handling at a time, on the loop thread (or a retry's continuation). */
+  final boolean serial;
+  // Written only by handlings: single-writer tallies when serial (see Tally).
+  final Tally processed;
+  final Tally emitted;
+  final Tally retried;
+  final Tally deadLettered;
+  final Tally timedOut;
+  final Tally nacked;
   private final LongAdder backendErrors = new LongAdder();
   private final LongAdder ackErrors = new LongAdder();
   private final AtomicInteger inFlight = new AtomicInteger();
@@ -162,6 +177,13 @@ public final class Spine implements AutoCloseable {
     this.drainTimeout = b.drainTimeout;
     this.ownsBackend = b.ownsBackend;
     this.concurrency = b.concurrency;
+    this.serial = b.concurrency == 1;
+    this.processed = Tally.of(serial);
+    this.emitted = Tally.of(serial);
+    this.retried = Tally.of(serial);
+    this.deadLettered = Tally.of(serial);
+    this.timedOut = Tally.of(serial);
+    this.nacked = Tally.of(serial);
     this.capacity = Math.max(b.batchSize, b.concurrency);
     this.orderingKey = b.orderingKey;
     this.emitFailurePolicy = b.emitFailurePolicy;
@@ -176,7 +198,8 @@ public final class Spine implements AutoCloseable {
     Map<String, List<OrganRuntime>> byType = new LinkedHashMap<>();
     for (Organ organ : organs) {
       OrganRuntime runtime =
-          new OrganRuntime(organ, b.organPolicies.getOrDefault(organ.name(), b.handlerPolicy));
+          new OrganRuntime(organ, b.organPolicies.getOrDefault(organ.name(), b.handlerPolicy),
+              serial);
       list.add(runtime);
       for (String type : organ.listensTo()) {
         byType.computeIfAbsent(type.strip(), t -> new ArrayList<>()).add(runtime);
@@ -328,7 +351,7 @@ public final class Spine implements AutoCloseable {
     } catch (RuntimeException e) {
       backendHealth = BackendHealth.down("health check failed: " + e, Map.of());
     }
-    long last = lastEventNanos;
+    long last = (long) LAST_EVENT.getOpaque(this);
     Duration since = last == 0 ? null : Duration.ofNanos(System.nanoTime() - last);
     return new SpineHealth(running.get(), backendHealth, lastError, since);
   }
@@ -428,6 +451,8 @@ public final class Spine implements AutoCloseable {
     private final ExecutorService workers;
     private ExecutorService continuations;
     private final Semaphore permits = new Semaphore(concurrency);
+    /** Serial: released when a task that went on a retry (detached) is done. */
+    private final Semaphore detachedDone = new Semaphore(0);
     /** Events pulled and not yet settled: waiting for a slot or in flight. */
     private final AtomicInteger outstanding = new AtomicInteger();
     final Set<EventTask> waiting = ConcurrentHashMap.newKeySet();
@@ -444,8 +469,10 @@ public final class Spine implements AutoCloseable {
         }
       }
       if (shortest != Long.MAX_VALUE) {
+        // The watchdog interrupts up to two periods late (see Watchdog): a twentieth of the
+        // shortest timeout keeps that within a tenth of it.
         long period = Math.max(TimeUnit.MILLISECONDS.toNanos(5),
-            Math.min(TimeUnit.SECONDS.toNanos(1), shortest / 10));
+            Math.min(TimeUnit.SECONDS.toNanos(1), shortest / 20));
         timer.scheduleAtFixedRate(watchdog, period, period, TimeUnit.NANOSECONDS);
       }
       workers = concurrency > 1 ? newWorkers(concurrency) : null;
@@ -527,6 +554,12 @@ public final class Spine implements AutoCloseable {
     }
 
     void complete(EventTask task) {
+      if (serial) {
+        if (task.detached) {
+          detachedDone.release(); // the loop waits for a task that went on a retry
+        }
+        return; // handled inline: the loop does the bookkeeping
+      }
       inFlight.decrementAndGet();
       outstanding.decrementAndGet();
       permits.release();
@@ -542,9 +575,6 @@ public final class Spine implements AutoCloseable {
       long backoff = BACKOFF_START_NANOS;
       try {
         while (!stopping()) {
-          if (drainable != null && inFlight.get() == 0 && drainable.isDrained()) {
-            break;
-          }
           if (steps >= maxSteps) {
             awaitIdle(drainTimeout);
             if (stopping() || (drainable != null && drainable.isDrained())) {
@@ -553,7 +583,7 @@ public final class Spine implements AutoCloseable {
             checkMaxSteps(drainable);
             continue;
           }
-          int free = capacity - outstanding.get();
+          int free = serial ? batchSize : capacity - outstanding.get();
           if (free <= 0) {
             awaitSlot(); // backpressure: hold no more than the capacity
             continue;
@@ -561,7 +591,17 @@ public final class Spine implements AutoCloseable {
           int want = (int) Math.min(Math.min(batchSize, free), maxSteps - steps);
           List<Delivery> batch;
           try {
-            batch = backend.pull(want, pullWait(drainable));
+            if (drainable == null) {
+              batch = backend.pull(want, pollTimeout);
+              if (!batch.isEmpty()) {
+                touch(System.nanoTime()); // once per batch from a durable backend
+              }
+            } else {
+              batch = pullDrainable(drainable, want);
+              if (batch == null) {
+                break; // drained
+              }
+            }
             pullFailures = 0;
             backoff = BACKOFF_START_NANOS;
           } catch (RuntimeException e) {
@@ -577,6 +617,10 @@ public final class Spine implements AutoCloseable {
             }
             pause(backoff);
             backoff = Math.min(backoff * 2, BACKOFF_MAX_NANOS);
+            continue;
+          }
+          if (serial) {
+            steps += handleSerially(batch);
             continue;
           }
           outstanding.addAndGet(batch.size());
@@ -609,6 +653,75 @@ public final class Spine implements AutoCloseable {
     }
 
     /**
+     * A pull from a drainable backend: what is queued now, else null if the backend is
+     * drained and nothing is in flight, else a wait for more. Checking the drain only when
+     * the queue is empty keeps it (a lock on the in-memory backend) off the per-event path.
+     */
+    private List<Delivery> pullDrainable(Drainable drainable, int want)
+        throws InterruptedException {
+      List<Delivery> batch = backend.pull(want, Duration.ZERO);
+      if (!batch.isEmpty()) {
+        return batch;
+      }
+      if (inFlight.get() == 0 && drainable.isDrained()) {
+        return null;
+      }
+      batch = backend.pull(want, pullWait(drainable));
+      if (!batch.isEmpty()) {
+        // After a wait: the first events in a while. Between waits, the timed handlings
+        // touch (see OrganRuntime), so health's "since last event" lags by microseconds.
+        touch(System.nanoTime());
+      }
+      return batch;
+    }
+
+    /**
+     * Concurrency 1: handles the batch in order on this thread, no hand-off, no slot. A task
+     * that goes on a retry (detached) is waited for before the next event: strict FIFO. On
+     * stop, what is not started is given back.
+     *
+     * @return how many events were started
+     */
+    private int handleSerially(List<Delivery> batch) throws InterruptedException {
+      int n = batch.size();
+      for (int i = 0; i < n; i++) {
+        if (stopping()) {
+          backend.release(batch.subList(i, n));
+          return i;
+        }
+        Delivery delivery = batch.get(i);
+        inFlight.lazySet(1); // one writer: this thread; a plain store, read by stats()
+        EventTask task = new EventTask(this, delivery, routes.get(delivery.event().eventType()));
+        task.run();
+        if (task.detached) {
+          awaitDetached(task);
+        }
+        inFlight.lazySet(0);
+      }
+      return n;
+    }
+
+    /**
+     * Serial: waits for the task that went on a retry to finish. On stop, a retry not yet due
+     * gives its event back; one already running is waited for, at most the drain timeout.
+     */
+    private void awaitDetached(EventTask task) throws InterruptedException {
+      long step = Math.max(pollTimeout.toNanos(), TimeUnit.MILLISECONDS.toNanos(10));
+      while (!detachedDone.tryAcquire(step, TimeUnit.NANOSECONDS)) {
+        if (stopping()) {
+          task.cancelWaiting(); // completes it at once if its retry was not due yet
+          if (!detachedDone.tryAcquire(drainTimeout.toNanos(), TimeUnit.NANOSECONDS)) {
+            log.atWarn()
+                .addKeyValue("drain_timeout_ms", drainTimeout.toMillis())
+                .log("a retrying event did not finish within the drain timeout;"
+                    + " it stays unsettled with the backend");
+          }
+          return;
+        }
+      }
+    }
+
+    /**
      * How long the next pull may wait. Normally the poll timeout; but on a drainable backend
      * with events in flight (concurrency above 1), the backend may become drained while the
      * pull waits, when the last in-flight handlings finish without emitting: nothing would
@@ -634,7 +747,6 @@ public final class Spine implements AutoCloseable {
 
     private void dispatch(Delivery delivery) {
       inFlight.incrementAndGet();
-      lastEventNanos = System.nanoTime();
       Event event = delivery.event();
       EventTask task = new EventTask(this, delivery, routes.get(event.eventType()));
       String key = orderingKey == null ? null : orderingKey.apply(event);
@@ -755,6 +867,14 @@ public final class Spine implements AutoCloseable {
   }
 
   // ------------------------------------------------------------- bookkeeping
+
+  /**
+   * Records that events are being handled, for {@link #health()}: one plain store, no fence.
+   * Called per batch pulled after a wait or from a durable backend, and by timed handlings.
+   */
+  void touch(long nanoTime) {
+    LAST_EVENT.setOpaque(this, nanoTime);
+  }
 
   void ackFailed(Delivery delivery, RuntimeException e) {
     ackErrors.increment();
