@@ -12,7 +12,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
@@ -43,7 +42,12 @@ final class EventTask implements Runnable {
   private int attempt;
   private Instant firstFailure;
   private List<Event> out = List.of();
-  private Stamp stamp;
+  /** For stamping emitted events, computed at the first: see {@link #stamp}. */
+  private boolean stampReady;
+  /** The cause's correlation id, or null when it has none (then it is the cause's id). */
+  private String inherited;
+  private int depth;
+  private String causeId;
   private int commitAttempt;
   /**
    * RUNNING, WAITING for a retry's continuation, or DONE when cancelled while waiting; only
@@ -290,11 +294,14 @@ final class EventTask implements Runnable {
       Map<String, String> extra) throws UndeclaredEmissionException {
     if (emission instanceof Event single) {
       checkDeclared(organ, single);
-      Event stamped = stamp().apply(single, extra);
+      Event stamped = stamp(single, extra);
       if (stamped == null) {
         return sofar;
       }
-      List<Event> grown = sofar.isEmpty() ? new ArrayList<>(2) : sofar;
+      if (sofar.isEmpty()) {
+        return List.of(stamped); // the usual one event: one small immutable list
+      }
+      List<Event> grown = mutable(sofar, 1);
       grown.add(stamped);
       return grown;
     }
@@ -304,16 +311,27 @@ final class EventTask implements Runnable {
     }
     List<Event> grown = sofar;
     for (Event e : events) {
-      Event stamped = stamp().apply(e, extra);
+      Event stamped = stamp(e, extra);
       if (stamped != null) {
-        if (grown.isEmpty()) {
-          grown = new ArrayList<>(events.size());
+        if (!(grown instanceof ArrayList)) {
+          grown = mutable(grown, events.size());
         }
         grown.add(stamped);
       }
     }
     return grown;
   }
+
+  /** The list itself if this task made it growable, else a growable copy with room. */
+  private static List<Event> mutable(List<Event> list, int more) {
+    if (list instanceof ArrayList) {
+      return list;
+    }
+    List<Event> copy = new ArrayList<>(list.size() + more);
+    copy.addAll(list);
+    return copy;
+  }
+
 
   private static void checkDeclared(OrganRuntime organ, Event e)
       throws UndeclaredEmissionException {
@@ -325,67 +343,46 @@ final class EventTask implements Runnable {
     }
   }
 
-  private Stamp stamp() {
-    if (stamp == null) {
-      stamp = new Stamp(event);
+  /**
+   * The emitted event with the Spine's metadata: correlation id inherited from the cause (or
+   * the cause's id), causation id = the cause's id, depth = the cause's depth + 1. Null if
+   * it went past the depth limit and was dead-lettered.
+   */
+  private Event stamp(Event e, Map<String, String> extra) {
+    if (!stampReady) {
+      // Once per handled event, in the task itself: no separate object per event.
+      inherited = event.metadata().get(Event.CORRELATION_ID);
+      depth = event.depth() + 1;
+      stampReady = true;
     }
-    return stamp;
+    Map<String, String> own = e.metadata();
+    Map<String, String> metadata;
+    if (extra.isEmpty() && own.isEmpty()) {
+      // The common case, once per emitted event: see StampedMetadata for why not Map.of.
+      metadata = new StampedMetadata(inherited, event.id(), depth);
+    } else {
+      metadata = new HashMap<>(extra);
+      metadata.putAll(own);
+      metadata.putIfAbsent(Event.CORRELATION_ID, inherited != null ? inherited : causeId());
+      metadata.put(Event.CAUSATION_ID, causeId());
+      metadata.put(Event.DEPTH, Integer.toString(depth));
+    }
+    Event stamped = new Event(e.id(), e.timestamp(), e.eventType(), e.payload(), metadata);
+    if (depth > run.spine.maxDepth) {
+      Instant now = Instant.now();
+      run.spine.deadLetter(new DeadLetter(stamped, "max depth exceeded", null, null,
+          "depth " + depth + " is over maxDepth " + run.spine.maxDepth, 0, now, now));
+      return null;
+    }
+    return stamped;
   }
 
-  /** Derives the metadata of events emitted while handling one cause, computed once. */
-  private final class Stamp {
-    private final UUID cause;
-    /** The cause's correlation id, or null when it has none (then it is the cause's id). */
-    private final String inherited;
-    private final int depth;
-    private String causeId;
-
-    Stamp(Event cause) {
-      this.cause = cause.id();
-      this.inherited = cause.metadata().get(Event.CORRELATION_ID);
-      this.depth = cause.depth() + 1;
+  /** The cause's id as text, formatted once and only where a plain map needs it. */
+  private String causeId() {
+    if (causeId == null) {
+      causeId = event.id().toString();
     }
-
-    /** The cause's id as text, formatted once and only where a plain map needs it. */
-    private String causeId() {
-      if (causeId == null) {
-        causeId = cause.toString();
-      }
-      return causeId;
-    }
-
-    private String correlationId() {
-      return inherited != null ? inherited : causeId();
-    }
-
-    /** The stamped event, or null if it went past the depth limit and was dead-lettered. */
-    Event apply(Event e, Map<String, String> extra) {
-      Map<String, String> own = e.metadata();
-      Map<String, String> metadata;
-      if (!extra.isEmpty()) {
-        metadata = new HashMap<>(extra);
-        metadata.putAll(own);
-        metadata.putIfAbsent(Event.CORRELATION_ID, correlationId());
-        metadata.put(Event.CAUSATION_ID, causeId());
-        metadata.put(Event.DEPTH, Integer.toString(depth));
-      } else if (own.isEmpty()) {
-        // The common case, once per emitted event: see StampedMetadata for why not Map.of.
-        metadata = new StampedMetadata(inherited, cause, depth);
-      } else {
-        metadata = new HashMap<>(own);
-        metadata.putIfAbsent(Event.CORRELATION_ID, correlationId());
-        metadata.put(Event.CAUSATION_ID, causeId());
-        metadata.put(Event.DEPTH, Integer.toString(depth));
-      }
-      Event stamped = new Event(e.id(), e.timestamp(), e.eventType(), e.payload(), metadata);
-      if (depth > run.spine.maxDepth) {
-        Instant now = Instant.now();
-        run.spine.deadLetter(new DeadLetter(stamped, "max depth exceeded", null, null,
-            "depth " + depth + " is over maxDepth " + run.spine.maxDepth, 0, now, now));
-        return null;
-      }
-      return stamped;
-    }
+    return causeId;
   }
 
   // ---------------------------------------------------------------- settling
