@@ -20,11 +20,14 @@ import io.necrostack.backend.Delivery;
 import io.necrostack.core.Event;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -45,7 +48,10 @@ import org.slf4j.LoggerFactory;
  * ... BLOCK} on a connection of its own. Every {@link RedisBackendConfig#claimInterval()} a
  * pull also runs a claim round ({@code XAUTOCLAIM}) that takes over entries pending longer
  * than {@link RedisBackendConfig#claimIdleTime()} at any consumer of the group (a crashed
- * one, or this one after {@link #release}). An entry whose next delivery would exceed {@link
+ * one, or this one after {@link #release}). A pull that filled its batch sends the next
+ * {@code XREADGROUP} at once, without {@code BLOCK} ({@link RedisBackendConfig#readAhead()}):
+ * Redis reads and Lettuce's I/O thread decodes the next batch while the Spine handles this
+ * one. An entry whose next delivery would exceed {@link
  * RedisBackendConfig#maxDeliveries()} is dead-lettered instead; so is an entry that is not a
  * valid event (no {@code event} field, bad JSON, invalid event), with the precise reason. The
  * group is created on first use and re-created when Redis answers {@code NOGROUP} (after a
@@ -61,8 +67,9 @@ import org.slf4j.LoggerFactory;
  * consumer's handling alone emits. A crash before the commit runs leaves nothing written; the
  * entry is redelivered. {@link #ack} is a commit without events. By default ({@link
  * RedisBackendConfig#batchSettles()}) acks and commits are buffered and sent together in one
- * such script at the next pull, so a crash may lose settles made since the last pull (those
- * entries are delivered again, nothing of theirs written); {@link #flush()} sends them now,
+ * such script at the next pull, not waited for (at most two in flight; the next send, an
+ * idle pull, {@link #flush()} or {@link #close()} awaits them), so a crash may lose settles
+ * made since the last pull (those entries are delivered again, nothing of theirs written); {@link #flush()} sends them now,
  * {@link #tryCommit} commits now and says whether it did. {@link #ackAll} runs one {@code XACK}
  * now. {@link #nack} dead-letters the entry at once with the reason. {@link #retryLater}
  * schedules it for a later redelivery. {@link #release} does nothing: the entries stay pending
@@ -114,6 +121,18 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
   private String claimCursor = CURSOR_START;
   private long nextClaimNanos;
   private long nextDelayedPollNanos;
+  /** The XREADGROUP sent ahead by the last pull that got entries (read-ahead), or null. */
+  private PendingRead readAheadRead;
+  /** Entries read ahead beyond what a pull asked for, handed out first by the next. */
+  private final ArrayDeque<Parsed> surplus = new ArrayDeque<>();
+
+  /** A read in flight: the command (to cancel), its decoded result, its client timeout. */
+  private record PendingRead(RedisFuture<?> command, CompletableFuture<List<Parsed>> parsed,
+      long sentNanos, Duration timeout) {}
+
+  /** An entry decoded off the Spine's thread: the event, or why it is malformed. */
+  private record Parsed(String id, Map<String, String> fields, Event event,
+      WireFormat.MalformedEntryException malformed) {}
 
   // Settle buffer (batched settles), guarded by settleLock.
   private final ReentrantLock settleLock = new ReentrantLock();
@@ -121,7 +140,13 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
   private final List<RedisDelivery> settleEntries = new ArrayList<>();
   private final List<Integer> settleEventCounts = new ArrayList<>();
   private long settleChars;
-  private InFlight inFlight; // the settle script sent by the last pull, not yet awaited
+  /** Settle scripts sent and not yet awaited, oldest first; at most MAX_SETTLES_IN_FLIGHT. */
+  private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
+  /**
+   * Two, so the Spine hands a full buffer over and goes on while Redis still runs the one
+   * before (with one, the end of every batch waited for the previous batch's settle).
+   */
+  private static final int MAX_SETTLES_IN_FLIGHT = 2;
 
   /** A settle script sent asynchronously, with what is needed to re-run and account for it. */
   private record InFlight(RedisFuture<List<Object>> future, String[] argv,
@@ -283,10 +308,11 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
     readLock.lockInterruptibly();
     try {
       checkOpen();
-      // Settle what was handled before reading more, and wait for it: what this consumer
-      // committed is then in the stream for this very read, and a failed settle surfaces
-      // here, before more is handed out.
-      flush();
+      // Send what was handled since the last pull, without waiting: Redis runs the settle
+      // script while this client reads and the Spine handles the next batch. At most one
+      // settle is in flight; the next send, an idle pull or close() awaits it, and a failed
+      // one is retried then (fenced, so entries it did settle are skipped).
+      settleAhead();
       int max = Math.min(maxEvents, config.batchSize());
       List<Delivery> out = new ArrayList<>(Math.min(max, 64));
       try {
@@ -315,6 +341,9 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
         do {
           readNew(max, deadline, out);
         } while (out.isEmpty() && System.nanoTime() - deadline < 0 && !closed);
+        if (out.isEmpty()) {
+          flush(); // idle: account for (and if need be retry) the settle in flight now
+        }
       } catch (InterruptedException e) {
         throw e;
       } catch (RuntimeException e) {
@@ -417,44 +446,108 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
     }
   }
 
-  @SuppressWarnings("unchecked") // the varargs of one StreamOffset<String>
+  /**
+   * Reads new entries into {@code out}: first those read ahead beyond an earlier pull's
+   * count, then the read sent ahead (waiting for it at most until the deadline, else keeping
+   * it for the next pull), else a read sent now. Once a read returns entries, the next one is
+   * sent at once ({@link RedisBackendConfig#readAhead()}).
+   */
   private void readNew(int max, long deadline, List<Delivery> out) throws InterruptedException {
-    long leftMillis = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+    if (surplus.isEmpty()) {
+      PendingRead read = readAheadRead;
+      readAheadRead = null;
+      if (read == null) {
+        long leftMillis = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+        Duration block = Duration.ZERO;
+        if (leftMillis > 0) {
+          block = Duration.ofMillis(Math.min(leftMillis, config.blockTime().toMillis()));
+        }
+        read = sendRead(max, block);
+      }
+      List<Parsed> entries = await(read, deadline);
+      if (entries == null) {
+        readAheadRead = read; // still blocking at the server: the next pull goes on waiting
+        return;
+      }
+      surplus.addAll(entries);
+    }
+    while (out.size() < max && !surplus.isEmpty()) {
+      Parsed p = surplus.poll();
+      Delivery d = deliver(p.id(), p.fields(), 1, p.event(), p.malformed());
+      if (d != null) {
+        out.add(d);
+      }
+    }
+    // A full batch means a backlog: read the next one while this one is handled. A short
+    // batch means the stream is caught up; reading ahead would only add a round trip.
+    if (config.readAhead() && out.size() >= max && surplus.isEmpty() && readAheadRead == null
+        && !closed) {
+      // Without BLOCK: it takes only what is in the stream already. A blocking one would
+      // take entries as they arrive while the Spine is busy, holding them pending here.
+      readAheadRead = sendRead(max, Duration.ZERO);
+    }
+  }
+
+  /** Sends one XREADGROUP; its entries are decoded on Lettuce's I/O thread as they arrive. */
+  @SuppressWarnings("unchecked") // the varargs of one StreamOffset<String>
+  private PendingRead sendRead(int max, Duration block) {
     XReadArgs args = XReadArgs.Builder.count(max);
-    Duration block = Duration.ZERO;
-    if (leftMillis > 0) {
-      block = Duration.ofMillis(Math.min(leftMillis, config.blockTime().toMillis()));
+    if (!block.isZero()) {
       args.block(block);
     }
-    RedisFuture<List<StreamMessage<String, String>>> future =
+    RedisFuture<List<StreamMessage<String, String>>> command =
         redis.reader().async().xreadgroup(consumer, args,
             XReadArgs.StreamOffset.lastConsumed(config.stream()));
-    List<StreamMessage<String, String>> messages;
-    try {
-      messages = future.get(redis.readTimeout(block).toMillis(), TimeUnit.MILLISECONDS);
-    } catch (ExecutionException e) {
-      Throwable cause = e.getCause();
-      throw cause instanceof RuntimeException re ? re : new BackendException("read failed", cause);
-    } catch (TimeoutException e) {
-      future.cancel(true);
-      throw new BackendException("read timed out after " + redis.readTimeout(block), e);
-    } catch (InterruptedException e) {
-      // Entries the server hands out now stay pending; a later claim round delivers them.
-      future.cancel(true);
-      throw e;
+    // Decoding is most of a read's client-side cost: on the I/O thread it overlaps with the
+    // Spine's handling. Nothing here talks to Redis (dead-lettering happens in deliver()).
+    CompletableFuture<List<Parsed>> parsed =
+        command.toCompletableFuture().thenApply(RedisBackend::parse);
+    return new PendingRead(command, parsed, System.nanoTime(), redis.readTimeout(block));
+  }
+
+  private static List<Parsed> parse(List<StreamMessage<String, String>> messages) {
+    if (messages == null || messages.isEmpty()) {
+      return List.of();
     }
-    if (messages == null) {
-      return;
-    }
+    List<Parsed> parsed = new ArrayList<>(messages.size());
     for (StreamMessage<String, String> m : messages) {
       Map<String, String> body = m.getBody();
       if (body == null) {
         continue; // only history reads return deleted entries; '>' never does
       }
-      Delivery d = decode(m.getId(), body, 1);
-      if (d != null) {
-        out.add(d);
+      try {
+        parsed.add(new Parsed(m.getId(), body, WireFormat.decode(body), null));
+      } catch (WireFormat.MalformedEntryException e) {
+        parsed.add(new Parsed(m.getId(), body, null, e));
       }
+    }
+    return parsed;
+  }
+
+  /**
+   * The decoded entries of a read, or null if it is still running at the deadline but within
+   * its client timeout (a blocking read waiting for entries).
+   */
+  private List<Parsed> await(PendingRead read, long deadline) throws InterruptedException {
+    long now = System.nanoTime();
+    long timeoutAt = read.sentNanos() + read.timeout().toNanos();
+    long wait = Math.max(0, Math.min(deadline, timeoutAt) - now);
+    try {
+      return read.parsed().get(wait, TimeUnit.NANOSECONDS);
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause() instanceof CompletionException ce && ce.getCause() != null
+          ? ce.getCause() : e.getCause();
+      throw cause instanceof RuntimeException re ? re : new BackendException("read failed", cause);
+    } catch (TimeoutException e) {
+      if (System.nanoTime() - timeoutAt < 0) {
+        return null;
+      }
+      read.command().cancel(true);
+      throw new BackendException("read timed out after " + read.timeout(), e);
+    } catch (InterruptedException e) {
+      // Entries the server hands out now stay pending; a later claim round delivers them.
+      read.command().cancel(true);
+      throw e;
     }
   }
 
@@ -467,7 +560,16 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
     try {
       event = WireFormat.decode(fields);
     } catch (WireFormat.MalformedEntryException e) {
-      deadLetter(id, fields, count, e.getMessage(), "MalformedEntry");
+      return deliver(id, fields, count, null, e);
+    }
+    return deliver(id, fields, count, event, null);
+  }
+
+  /** As {@link #decode}, for an entry decoded already: exactly one of event and malformed. */
+  private Delivery deliver(String id, Map<String, String> fields, int count, Event event,
+      WireFormat.MalformedEntryException malformed) {
+    if (malformed != null) {
+      deadLetter(id, fields, count, malformed.getMessage(), "MalformedEntry");
       return null;
     }
     String prior = event.metadata().get(PRIOR_DELIVERIES);
@@ -656,11 +758,12 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
   }
 
   /**
-   * Sends the buffered acks and commits in one fenced script run: each entry still pending
-   * for this consumer gets its events appended and is acknowledged, atomically; an entry
-   * claimed meanwhile by another consumer gets nothing written (counted in {@link
-   * RedisBackendMetrics#fencedCommits()}). Pulls, {@link #ackAll}, {@link #tryCommit} and
-   * {@link #close()} flush first; so does a settle that fills the buffer.
+   * Sends the buffered acks and commits in one fenced script run and waits for it and any
+   * sent before: each entry still pending for this consumer gets its events appended and is
+   * acknowledged, atomically; an entry claimed meanwhile by another consumer gets nothing
+   * written (counted in {@link RedisBackendMetrics#fencedCommits()}). {@link #ackAll}, {@link
+   * #tryCommit}, {@link #close()} and a pull that finds nothing new flush first; a pull that
+   * has work, and a settle that fills the buffer, send without waiting.
    *
    * @throws BackendException if Redis stayed unreachable for the retry time; the buffered
    *     entries then stay pending and are delivered again, and nothing of theirs was written
@@ -675,13 +778,40 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
   }
 
   /**
-   * Awaits the settle script in flight, then sends the buffered settles, awaiting them too if
-   * {@code wait}. At most one settle script is in flight, so memory stays bounded.
+   * Sends the buffered settles without waiting for them (after awaiting the one in flight,
+   * if any: at most one is); with nothing buffered, accounts for a settle that has finished.
+   */
+  private void settleAhead() {
+    settleLock.lock();
+    try {
+      if (!settleEntries.isEmpty()) {
+        sendLocked(false);
+      } else {
+        InFlight oldest;
+        while ((oldest = inFlight.peek()) != null
+            && (oldest.future() == null || oldest.future().isDone())) {
+          awaitOldestLocked(); // finished: account for it now, without waiting
+        }
+      }
+    } finally {
+      settleLock.unlock();
+    }
+  }
+
+  /**
+   * Sends the buffered settles, then awaits every settle script in flight if {@code wait}.
+   * At most {@value #MAX_SETTLES_IN_FLIGHT} scripts are in flight (the oldest is awaited
+   * before another is sent), so memory stays bounded; they run in order on one connection.
    */
   private void sendLocked(boolean wait) {
-    awaitInFlightLocked();
     if (settleEntries.isEmpty()) {
+      if (wait) {
+        awaitInFlightLocked();
+      }
       return;
+    }
+    while (inFlight.size() >= MAX_SETTLES_IN_FLIGHT) {
+      awaitOldestLocked();
     }
     List<String> args = new ArrayList<>(5 + settleArgs.size());
     args.add(config.group());
@@ -714,7 +844,7 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
     } catch (RuntimeException e) {
       future = null; // not sent: the synchronous path below retries
     }
-    inFlight = new InFlight(future, argv, entries, counts);
+    inFlight.add(new InFlight(future, argv, entries, counts));
     if (wait) {
       awaitInFlightLocked();
     }
@@ -727,11 +857,18 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
    */
   @SuppressWarnings("unchecked")
   private void awaitInFlightLocked() {
-    InFlight f = inFlight;
+    while (!inFlight.isEmpty()) {
+      awaitOldestLocked();
+    }
+  }
+
+  /** Accounts for the oldest settle script in flight, waiting for it if need be. */
+  @SuppressWarnings("unchecked")
+  private void awaitOldestLocked() {
+    InFlight f = inFlight.poll();
     if (f == null) {
       return;
     }
-    inFlight = null;
     List<Object> results = null;
     if (f.future() != null) {
       try {

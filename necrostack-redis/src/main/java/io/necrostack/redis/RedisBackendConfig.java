@@ -74,6 +74,7 @@ public final class RedisBackendConfig {
   private final int requestQueueSize;
   private final Duration retryTime;
   private final boolean batchSettles;
+  private final boolean readAhead;
   private final Path trustStore;
   private final char[] trustStorePassword;
 
@@ -95,6 +96,7 @@ public final class RedisBackendConfig {
     this.requestQueueSize = b.requestQueueSize;
     this.retryTime = b.retryTime;
     this.batchSettles = b.batchSettles;
+    this.readAhead = b.readAhead;
     this.trustStore = b.trustStore;
     this.trustStorePassword = b.trustStorePassword == null ? null : b.trustStorePassword.clone();
   }
@@ -233,6 +235,19 @@ public final class RedisBackendConfig {
     return batchSettles;
   }
 
+  /**
+   * Whether a pull that got entries sends the next {@code XREADGROUP} at once (without
+   * {@code BLOCK}: it takes only entries already in the stream), so Redis reads, and this
+   * client decodes on Lettuce's I/O thread, the next batch while the Spine handles this one;
+   * default true. Up to one more batch is then delivered to this consumer and held here; at a stop or crash those entries stay pending and are delivered again (own pending
+   * at the next start under the same consumer name, else a claim after the claim idle time),
+   * like the entries of a batch the Spine had pulled but not handled. False reads only when
+   * the Spine pulls.
+   */
+  public boolean readAhead() {
+    return readAhead;
+  }
+
   /** The trust store (JKS or PKCS#12) for {@code rediss://}, or null for the JVM default. */
   public Path trustStore() {
     return trustStore;
@@ -263,6 +278,7 @@ public final class RedisBackendConfig {
         + ", requestQueueSize=" + requestQueueSize
         + ", retryTime=" + retryTime
         + ", batchSettles=" + batchSettles
+        + ", readAhead=" + readAhead
         + ", trustStore=" + trustStore
         + "}";
   }
@@ -318,6 +334,7 @@ public final class RedisBackendConfig {
     private int requestQueueSize = DEFAULT_REQUEST_QUEUE_SIZE;
     private Duration retryTime = DEFAULT_RETRY_TIME;
     private boolean batchSettles = true;
+    private boolean readAhead = true;
     private Path trustStore;
     private char[] trustStorePassword;
 
@@ -422,6 +439,12 @@ public final class RedisBackendConfig {
     /** Whether acks and commits are buffered until the next pull; default true. */
     public Builder batchSettles(boolean batchSettles) {
       this.batchSettles = batchSettles;
+      return this;
+    }
+
+    /** Whether the next batch is read while this one is handled; default true. */
+    public Builder readAhead(boolean readAhead) {
+      this.readAhead = readAhead;
       return this;
     }
 

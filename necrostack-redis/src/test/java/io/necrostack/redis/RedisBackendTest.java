@@ -676,7 +676,8 @@ class RedisBackendTest {
   @Test
   void healthReportsLatencyLengthLagPendingAndDeadLetters() throws Exception {
     String stream = TestRedis.uniqueStream("health");
-    RedisBackend b = backend(stream, "c1");
+    // Exact pending and lag counts: no entries read ahead of the pulls.
+    RedisBackend b = backend(config(stream).consumer("c1").readAhead(false).build());
     b.enqueueAll(List.of(Event.of("A"), Event.of("B"), Event.of("C")));
     Delivery d = b.pull(1, SHORT).get(0);
     b.nack(d, "bad");
@@ -695,6 +696,61 @@ class RedisBackendTest {
         .containsKey("ping_ms");
     b.close();
     assertThat(b.health().up()).isFalse();
+  }
+
+  @Test
+  void aFullBatchReadsTheNextAheadAndHandsItOutInOrder() throws Exception {
+    String stream = TestRedis.uniqueStream("ahead");
+    RedisBackend b = backend(stream, "c1");
+    List<Event> events = new ArrayList<>();
+    for (int i = 0; i < 7; i++) {
+      events.add(Event.of("E", Map.of("i", i)));
+    }
+    b.enqueueAll(events);
+
+    List<Delivery> first = b.pull(3, SHORT); // a full batch: the next 3 are read ahead
+    await().atMost(Duration.ofSeconds(10)).until(
+        () -> raw.sync().xpending(stream, "necrostack").getCount() == 6);
+    List<Delivery> second = b.pull(2, SHORT); // asks for fewer than were read ahead
+    List<Delivery> rest = pullAtLeast(b, 2);
+
+    List<Delivery> all = new ArrayList<>(first);
+    all.addAll(second);
+    all.addAll(rest);
+    assertThat(first).hasSize(3);
+    assertThat(second).hasSize(2);
+    assertThat(all).extracting(Delivery::event).containsExactlyElementsOf(events);
+    for (Delivery d : all) {
+      b.ack(d);
+    }
+    b.flush();
+    assertThat(raw.sync().xpending(stream, "necrostack").getCount()).isZero();
+  }
+
+  @Test
+  void aShortBatchReadsNothingAhead() throws Exception {
+    String stream = TestRedis.uniqueStream("ahead-short");
+    RedisBackend b = backend(stream, "c1");
+    b.enqueueAll(List.of(Event.of("A"), Event.of("B")));
+
+    assertThat(b.pull(2, SHORT)).hasSize(2); // full: a read ahead is sent, without BLOCK
+    b.enqueue(Event.of("C")); // the read ahead may or may not have found it: either way
+    assertThat(b.pull(5, SHORT)).extracting(d -> d.event().eventType()).containsExactly("C");
+    b.enqueue(Event.of("D")); // that batch was short: nothing was read ahead to take D
+
+    assertThat(raw.sync().xpending(stream, "necrostack").getCount()).isEqualTo(3);
+  }
+
+  @Test
+  void withoutReadAheadOnlyPullsDeliver() throws Exception {
+    String stream = TestRedis.uniqueStream("no-ahead");
+    RedisBackend b = backend(config(stream).consumer("c1").readAhead(false).build());
+    b.enqueueAll(List.of(Event.of("A"), Event.of("B"), Event.of("C")));
+
+    assertThat(b.pull(1, SHORT)).hasSize(1);
+    b.flush();
+
+    assertThat(raw.sync().xpending(stream, "necrostack").getCount()).isEqualTo(1);
   }
 
   @Test
