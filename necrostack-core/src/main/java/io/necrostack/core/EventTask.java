@@ -74,6 +74,8 @@ final class EventTask implements Runnable {
   private boolean completed;
   /** Set when the task first waits for a retry: it then finishes on another thread. */
   boolean detached;
+  /** Whether {@link #run()} was entered (a retry's continuation enters it again). */
+  private boolean started;
   private ScheduledFuture<?> wakeUp;
 
   EventTask(Spine.Run run, Delivery delivery, OrganRuntime[] targets) {
@@ -86,6 +88,15 @@ final class EventTask implements Runnable {
   @Override
   public void run() {
     try {
+      if (!started) {
+        started = true;
+        if (!run.spine.serial && run.stopping()) {
+          // Queued for a worker when the Spine began stopping: not handled, so given back.
+          giveBack();
+          finish();
+          return;
+        }
+      }
       if (targets == null) {
         run.spine.touch(System.nanoTime());
         run.spine.countUnhandled(event);

@@ -25,12 +25,15 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Function;
@@ -143,6 +146,9 @@ public final class Spine implements AutoCloseable {
   private volatile String lastError;
 
   private final AtomicBoolean running = new AtomicBoolean();
+  /** Above concurrency 1, the workers, kept between runs; guarded by this. */
+  private ExecutorService workerPool;
+  private static final long WORKER_KEEP_ALIVE_SECONDS = 30;
   private volatile boolean stopRequested;
   private volatile CountDownLatch terminated = new CountDownLatch(0);
   private final Object backoffMonitor = new Object();
@@ -295,6 +301,12 @@ public final class Spine implements AutoCloseable {
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    }
+    synchronized (this) {
+      if (workerPool != null) {
+        workerPool.shutdown();
+        workerPool = null;
+      }
     }
     if (ownsBackend) {
       backend.close();
@@ -450,7 +462,20 @@ public final class Spine implements AutoCloseable {
     final Watchdog watchdog = new Watchdog();
     private final ExecutorService workers;
     private ExecutorService continuations;
-    private final Semaphore permits = new Semaphore(concurrency);
+    /**
+     * Above concurrency 1: the loop waits on it while it holds more than {@link #lowWater}
+     * events; completions notify it when the count falls to that mark or to zero.
+     */
+    private final Object space = new Object();
+    /**
+     * Half the capacity: the loop refills by at least half a capacity at once, instead of
+     * waking for every completion (a thread hand-off per event when the workers are busy).
+     */
+    private final int lowWater = capacity / 2;
+    /** Completions so far, above concurrency 1; see awaitCompletion. */
+    private final AtomicLong completions = new AtomicLong();
+    /** Whether the loop waits on {@link #space} for a completion. */
+    private volatile boolean awaitingCompletion;
     /** Serial: released when a task that went on a retry (detached) is done. */
     private final Semaphore detachedDone = new Semaphore(0);
     /** Events pulled and not yet settled: waiting for a slot or in flight. */
@@ -475,7 +500,7 @@ public final class Spine implements AutoCloseable {
             Math.min(TimeUnit.SECONDS.toNanos(1), shortest / 20));
         timer.scheduleAtFixedRate(watchdog, period, period, TimeUnit.NANOSECONDS);
       }
-      workers = concurrency > 1 ? newWorkers(concurrency) : null;
+      workers = concurrency > 1 ? workerPool() : null;
     }
 
     boolean stopping() {
@@ -561,8 +586,15 @@ public final class Spine implements AutoCloseable {
         return; // handled inline: the loop does the bookkeeping
       }
       inFlight.decrementAndGet();
-      outstanding.decrementAndGet();
-      permits.release();
+      completions.incrementAndGet();
+      int left = outstanding.decrementAndGet();
+      // Volatile write of the count, then read of the flag, against the loop's write of the
+      // flag, then read of the count: one of the two sides sees the other's write.
+      if (left == lowWater || left == 0 || awaitingCompletion) {
+        synchronized (space) {
+          space.notifyAll();
+        }
+      }
       if (task.done != null) {
         task.done.complete(null);
       }
@@ -583,11 +615,12 @@ public final class Spine implements AutoCloseable {
             checkMaxSteps(drainable);
             continue;
           }
-          int free = serial ? batchSize : capacity - outstanding.get();
-          if (free <= 0) {
-            awaitSlot(); // backpressure: hold no more than the capacity
+          int held = serial ? 0 : outstanding.get();
+          if (held > lowWater) {
+            awaitSpace(); // backpressure: hold no more than the capacity
             continue;
           }
+          int free = serial ? batchSize : capacity - held;
           int want = (int) Math.min(Math.min(batchSize, free), maxSteps - steps);
           List<Delivery> batch;
           try {
@@ -623,13 +656,10 @@ public final class Spine implements AutoCloseable {
             steps += handleSerially(batch);
             continue;
           }
+          // The workers bound the concurrency; a task that starts after a stop gives its
+          // event back instead of handling it.
           outstanding.addAndGet(batch.size());
           for (int i = 0, n = batch.size(); i < n; i++) {
-            if (!acquireSlot()) {
-              backend.release(batch.subList(i, n)); // stopping: give back what is not started
-              outstanding.addAndGet(-(n - i));
-              break;
-            }
             steps++;
             dispatch(batch.get(i));
           }
@@ -665,6 +695,14 @@ public final class Spine implements AutoCloseable {
       }
       if (inFlight.get() == 0 && drainable.isDrained()) {
         return null;
+      }
+      if (workers != null && inFlight.get() > 0) {
+        // Handlings in flight: the next thing to happen is one of them completing, having
+        // emitted (the next pull finds it) or not (the backend may now be drained). Waiting
+        // in the backend's pull would miss the second until the pull timed out: 1 ms per
+        // run of a fan-out, half its time.
+        awaitCompletion();
+        return List.of();
       }
       batch = backend.pull(want, pullWait(drainable));
       if (!batch.isEmpty()) {
@@ -792,33 +830,53 @@ public final class Spine implements AutoCloseable {
       }
     }
 
-    /** Takes a slot to handle an event, waiting as long as needed; false when stopping. */
-    private boolean acquireSlot() throws InterruptedException {
-      while (!stopping()) {
-        if (permits.tryAcquire(pollTimeout.toNanos(), TimeUnit.NANOSECONDS)) {
-          if (!stopping()) {
-            return true;
-          }
-          permits.release();
+    /** Waits, at most a poll timeout, until the Spine holds no more than the low-water mark. */
+    private void awaitSpace() throws InterruptedException {
+      long deadline = System.nanoTime() + pollTimeout.toNanos();
+      synchronized (space) {
+        long left;
+        while (outstanding.get() > lowWater && !stopping()
+            && (left = deadline - System.nanoTime()) > 0) {
+          TimeUnit.NANOSECONDS.timedWait(space, left);
         }
       }
-      return false;
     }
 
-    /** Waits, at most a poll timeout, for a slot to free up. */
-    private void awaitSlot() throws InterruptedException {
-      if (permits.tryAcquire(pollTimeout.toNanos(), TimeUnit.NANOSECONDS)) {
-        permits.release();
+    /** Waits for a handling to complete, at most {@link #IN_FLIGHT_POLL}. */
+    private void awaitCompletion() throws InterruptedException {
+      long seen = completions.get();
+      long deadline = System.nanoTime() + IN_FLIGHT_POLL.toNanos();
+      synchronized (space) {
+        awaitingCompletion = true;
+        try {
+          long left;
+          while (completions.get() == seen && !stopping()
+              && (left = deadline - System.nanoTime()) > 0) {
+            TimeUnit.NANOSECONDS.timedWait(space, left);
+          }
+        } finally {
+          awaitingCompletion = false;
+        }
       }
     }
 
-    /** Waits until nothing is in flight, at most the timeout; true if it got there. */
+    /** Waits until nothing pulled is unsettled, at most the timeout; true if it got there. */
     private boolean awaitIdle(Duration timeout) throws InterruptedException {
-      if (permits.tryAcquire(concurrency, timeout.toNanos(), TimeUnit.NANOSECONDS)) {
-        permits.release(concurrency);
-        return true;
+      if (serial) {
+        return true; // the loop handles everything itself and waits for detached tasks
       }
-      return false;
+      long deadline = System.nanoTime() + timeout.toNanos();
+      synchronized (space) {
+        long left;
+        while (outstanding.get() > 0) {
+          left = deadline - System.nanoTime();
+          if (left <= 0) {
+            return false;
+          }
+          TimeUnit.NANOSECONDS.timedWait(space, left);
+        }
+      }
+      return true;
     }
 
     private void shutDown() {
@@ -840,9 +898,7 @@ public final class Spine implements AutoCloseable {
                 + " they stay unsettled with the backend");
       }
       timer.shutdownNow();
-      if (workers != null) {
-        workers.shutdown();
-      }
+      // The worker pool is the Spine's, kept for its next run; close() shuts it down.
       synchronized (this) {
         if (continuations != null) {
           continuations.shutdown();
@@ -995,21 +1051,49 @@ public final class Spine implements AutoCloseable {
     };
   }
 
+  /** The worker pool, created at the first run above concurrency 1 and kept until close. */
+  private synchronized ExecutorService workerPool() {
+    if (workerPool == null) {
+      workerPool = newWorkers(concurrency);
+    }
+    return workerPool;
+  }
+
   /**
-   * Workers for concurrency above one: a virtual thread per event on JDK 21+, else a fixed
-   * pool. The project compiles for Java 17, where the virtual-thread factory method does not
-   * exist, so it is looked up once by name; the semaphore, not the executor, bounds
-   * concurrency.
+   * Workers for concurrency above one: a fixed pool of that many threads, virtual on JDK 21+,
+   * taking tasks from one queue. The pool bounds the concurrency, so the loop hands a whole
+   * batch over at once instead of taking a permit per event (which made it wait for a
+   * completion, a thread hand-off, per event once the workers were busy). The project
+   * compiles for Java 17, where the virtual-thread builder does not exist, so it is looked
+   * up once by name.
    */
   private static ExecutorService newWorkers(int concurrency) {
+    ThreadFactory factory = virtualThreadFactory();
+    ThreadPoolExecutor pool = new ThreadPoolExecutor(concurrency, concurrency,
+        WORKER_KEEP_ALIVE_SECONDS, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+        factory != null ? factory : daemon("necrostack-worker"));
+    pool.allowCoreThreadTimeOut(true); // a Spine run again and again, never closed, leaks none
+    return pool;
+  }
+
+  /** {@code Thread.ofVirtual().name("necrostack-worker-", 1).factory()}, or null before 21. */
+  private static ThreadFactory virtualThreadFactory() {
     try {
-      MethodHandle factory = MethodHandles.publicLookup().findStatic(Executors.class,
-          "newVirtualThreadPerTaskExecutor", MethodType.methodType(ExecutorService.class));
-      return (ExecutorService) factory.invokeExact();
-    } catch (NoSuchMethodException | IllegalAccessException e) {
-      return Executors.newFixedThreadPool(concurrency, daemon("necrostack-worker"));
+      MethodHandles.Lookup lookup = MethodHandles.publicLookup();
+      Class<?> builder = Class.forName("java.lang.Thread$Builder");
+      Class<?> ofVirtual = Class.forName("java.lang.Thread$Builder$OfVirtual");
+      MethodHandle create = lookup.findStatic(Thread.class, "ofVirtual",
+          MethodType.methodType(ofVirtual));
+      MethodHandle name = lookup.findVirtual(ofVirtual, "name",
+          MethodType.methodType(ofVirtual, String.class, long.class));
+      MethodHandle factory = lookup.findVirtual(builder, "factory",
+          MethodType.methodType(ThreadFactory.class));
+      Object named = name.invoke(create.invoke(), "necrostack-worker-", 1L);
+      return (ThreadFactory) factory.invoke(named);
+    } catch (ClassNotFoundException | NoSuchMethodException | IllegalAccessException e) {
+      return null;
     } catch (Throwable t) {
-      throw new IllegalStateException("cannot create virtual-thread executor", t);
+      throw new IllegalStateException("cannot create the virtual-thread factory", t);
     }
   }
 

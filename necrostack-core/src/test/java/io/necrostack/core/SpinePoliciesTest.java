@@ -12,7 +12,9 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -358,6 +360,62 @@ class SpinePoliciesTest {
     assertThat(stats.inFlight()).isZero();
     assertThat(backend.unsettled()).isZero();
     assertThat(stats.processed() + backend.size()).isEqualTo(10);
+  }
+
+  @Test
+  void stoppingGivesBackEventsQueuedForAWorkerButNotStarted() throws Exception {
+    TestBackends.NonDrainable durable = new TestBackends.NonDrainable(backend);
+    CountDownLatch release = new CountDownLatch(1);
+    CountDownLatch entered = new CountDownLatch(2);
+    AtomicInteger handled = new AtomicInteger();
+    Organ blocking = Organ.on("B", e -> {
+      entered.countDown();
+      release.await(30, TimeUnit.SECONDS);
+      handled.incrementAndGet();
+      return null;
+    });
+    // Capacity 8, two workers: the first pull takes 8, two start, six wait for a worker.
+    Spine spine = Spine.builder().organs(blocking).backend(durable).concurrency(2)
+        .batchSize(8).pollTimeout(Duration.ofMillis(20)).build();
+    Event[] events = new Event[10];
+    java.util.Arrays.setAll(events, i -> Event.of("B"));
+
+    CompletableFuture<SpineStats> running = spine.start(events);
+    assertThat(entered.await(20, TimeUnit.SECONDS)).isTrue();
+    spine.stop();
+    release.countDown();
+    SpineStats stats = running.get(20, TimeUnit.SECONDS);
+
+    assertThat(handled.get()).as("only the two in flight").isEqualTo(2);
+    assertThat(stats.processed()).isEqualTo(2);
+    assertThat(backend.unsettled()).isZero();
+    assertThat(backend.size()).as("the six queued given back, two never pulled").isEqualTo(8);
+  }
+
+  @Test
+  void workersAreKeptBetweenRunsAndEndAtClose() throws Exception {
+    Set<Thread> first = ConcurrentHashMap.newKeySet();
+    Set<Thread> second = ConcurrentHashMap.newKeySet();
+    java.util.concurrent.CyclicBarrier both = new java.util.concurrent.CyclicBarrier(2);
+    AtomicInteger run = new AtomicInteger(1);
+    Organ work = Organ.on("W", e -> {
+      (run.get() == 1 ? first : second).add(Thread.currentThread());
+      if (run.get() == 1) {
+        both.await(20, TimeUnit.SECONDS); // two events at once: both workers exist
+      }
+      return null;
+    });
+    Spine spine = Spine.builder().organs(work).backend(backend).concurrency(2).build();
+
+    spine.run(Event.of("W"), Event.of("W"));
+    run.set(2);
+    spine.run(Event.of("W"), Event.of("W"), Event.of("W"));
+
+    assertThat(first).hasSize(2);
+    assertThat(first).containsAll(second);
+    spine.close();
+    await().atMost(Duration.ofSeconds(20))
+        .until(() -> first.stream().noneMatch(Thread::isAlive));
   }
 
   @Test
