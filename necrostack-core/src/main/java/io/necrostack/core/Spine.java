@@ -53,8 +53,9 @@ import org.slf4j.LoggerFactory;
  * backend's order: deterministic, as the Python original; the Spine pulls up to {@code
  * batchSize} events at once and handles them in order on its own thread (on stop, what it
  * pulled but did not handle is given back). With {@code concurrency(n)} above 1 up to n
- * events are in flight at once, on virtual threads where the JDK has them (21+), else on a
- * pool of n threads. Backpressure: the Spine holds at most {@code max(batchSize, concurrency)}
+ * events are in flight at once, on a pool of n workers (virtual threads where the JDK has
+ * them, 21+), kept between runs and shut down by {@link #close()}; an event still queued for
+ * a worker when the Spine stops is given back. Backpressure: the Spine holds at most {@code max(batchSize, concurrency)}
  * events at once (in flight or waiting for a slot) and never pulls more than that capacity
  * minus what it holds. With an
  * ordering key (metadata {@value #ORDERING_KEY}, or a function), events sharing a key are

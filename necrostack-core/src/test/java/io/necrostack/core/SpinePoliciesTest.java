@@ -333,8 +333,11 @@ class SpinePoliciesTest {
     assertThat(peakUnsettled.get()).isLessThanOrEqualTo(4);
   }
 
-  @Test
-  void stoppingFinishesInFlightEventsAndLeavesTheRestQueued() throws Exception {
+  /**
+   * Starts a Spine of two workers on ten "B" events, whose organ blocks until released; once
+   * two handlings are in, stops it, releases them, and returns the stats and the count handled.
+   */
+  private Stopped stopWithTwoInFlight(int batchSize) throws Exception {
     TestBackends.NonDrainable durable = new TestBackends.NonDrainable(backend);
     CountDownLatch release = new CountDownLatch(1);
     CountDownLatch entered = new CountDownLatch(2);
@@ -346,7 +349,7 @@ class SpinePoliciesTest {
       return null;
     });
     Spine spine = Spine.builder().organs(blocking).backend(durable).concurrency(2)
-        .batchSize(1).pollTimeout(Duration.ofMillis(20)).build();
+        .batchSize(batchSize).pollTimeout(Duration.ofMillis(20)).build();
     Event[] events = new Event[10];
     java.util.Arrays.setAll(events, i -> Event.of("B"));
 
@@ -354,9 +357,17 @@ class SpinePoliciesTest {
     assertThat(entered.await(20, TimeUnit.SECONDS)).isTrue();
     spine.stop();
     release.countDown();
-    SpineStats stats = running.get(20, TimeUnit.SECONDS);
+    return new Stopped(running.get(20, TimeUnit.SECONDS), handled.get());
+  }
 
-    assertThat(stats.processed()).isEqualTo(handled.get());
+  private record Stopped(SpineStats stats, int handled) {}
+
+  @Test
+  void stoppingFinishesInFlightEventsAndLeavesTheRestQueued() throws Exception {
+    Stopped stopped = stopWithTwoInFlight(1);
+    SpineStats stats = stopped.stats();
+
+    assertThat(stats.processed()).isEqualTo(stopped.handled());
     assertThat(stats.inFlight()).isZero();
     assertThat(backend.unsettled()).isZero();
     assertThat(stats.processed() + backend.size()).isEqualTo(10);
@@ -364,29 +375,11 @@ class SpinePoliciesTest {
 
   @Test
   void stoppingGivesBackEventsQueuedForAWorkerButNotStarted() throws Exception {
-    TestBackends.NonDrainable durable = new TestBackends.NonDrainable(backend);
-    CountDownLatch release = new CountDownLatch(1);
-    CountDownLatch entered = new CountDownLatch(2);
-    AtomicInteger handled = new AtomicInteger();
-    Organ blocking = Organ.on("B", e -> {
-      entered.countDown();
-      release.await(30, TimeUnit.SECONDS);
-      handled.incrementAndGet();
-      return null;
-    });
     // Capacity 8, two workers: the first pull takes 8, two start, six wait for a worker.
-    Spine spine = Spine.builder().organs(blocking).backend(durable).concurrency(2)
-        .batchSize(8).pollTimeout(Duration.ofMillis(20)).build();
-    Event[] events = new Event[10];
-    java.util.Arrays.setAll(events, i -> Event.of("B"));
+    Stopped stopped = stopWithTwoInFlight(8);
+    SpineStats stats = stopped.stats();
 
-    CompletableFuture<SpineStats> running = spine.start(events);
-    assertThat(entered.await(20, TimeUnit.SECONDS)).isTrue();
-    spine.stop();
-    release.countDown();
-    SpineStats stats = running.get(20, TimeUnit.SECONDS);
-
-    assertThat(handled.get()).as("only the two in flight").isEqualTo(2);
+    assertThat(stopped.handled()).as("only the two in flight").isEqualTo(2);
     assertThat(stats.processed()).isEqualTo(2);
     assertThat(backend.unsettled()).isZero();
     assertThat(backend.size()).as("the six queued given back, two never pulled").isEqualTo(8);
