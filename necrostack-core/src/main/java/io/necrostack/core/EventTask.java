@@ -35,6 +35,8 @@ final class EventTask implements Runnable {
   private final Delivery delivery;
   private final Event event;
   private final OrganRuntime[] targets;
+  /** The dispatch order, for giving events back in it. */
+  private final long sequence;
   /** Completes when the task is done; only created for events with an ordering key. */
   CompletableFuture<Void> done;
 
@@ -78,8 +80,9 @@ final class EventTask implements Runnable {
   private boolean started;
   private ScheduledFuture<?> wakeUp;
 
-  EventTask(Spine.Run run, Delivery delivery, OrganRuntime[] targets) {
+  EventTask(Spine.Run run, Delivery delivery, OrganRuntime[] targets, long sequence) {
     this.run = run;
+    this.sequence = sequence;
     this.delivery = delivery;
     this.event = delivery.event();
     this.targets = targets;
@@ -275,7 +278,7 @@ final class EventTask implements Runnable {
     wakeUp = run.timer.schedule(() -> {
       if (STATE.compareAndSet(this, WAITING, RUNNING)) {
         run.waiting.remove(this);
-        run.execute(this::resume);
+        run.execute(this, this::resume);
       }
     }, delayNanos, TimeUnit.NANOSECONDS);
   }
@@ -466,14 +469,13 @@ final class EventTask implements Runnable {
   }
 
   private void giveBack() {
-    try {
-      run.spine.backend.release(List.of(delivery));
-    } catch (RuntimeException e) {
-      run.spine.log.atWarn()
-          .addKeyValue("event_id", event.id())
-          .addKeyValue("error", e.toString())
-          .log("could not give the event back; it stays unsettled with the backend");
-    }
+    run.giveBack(sequence, delivery);
+  }
+
+  /** The executor refused this task's next step: the event goes back, the task ends. */
+  void abandon() {
+    giveBack();
+    finish();
   }
 
   private void finish() {

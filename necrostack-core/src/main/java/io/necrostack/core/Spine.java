@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -25,6 +26,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
@@ -456,6 +458,9 @@ public final class Spine implements AutoCloseable {
     }
   }
 
+  /** An event to give back, with its place in the dispatch order. */
+  private record Returned(long sequence, Delivery delivery) {}
+
   /** The state of one run: its threads, its free slots, the tasks in flight. */
   final class Run {
     final Spine spine = Spine.this;
@@ -484,6 +489,10 @@ public final class Spine implements AutoCloseable {
     final Set<EventTask> waiting = ConcurrentHashMap.newKeySet();
     private final Map<String, CompletableFuture<Void>> keyTails = new HashMap<>();
     private final AtomicReference<Throwable> fatal = new AtomicReference<>();
+    /** Events given back during the run, flushed at its end; see giveBack. */
+    private final List<Returned> returned = new ArrayList<>();
+    private boolean returnedFlushed; // guarded by returned
+    private long sequence;
 
     Run() {
       timer = new ScheduledThreadPoolExecutor(1, daemon("necrostack-timer"));
@@ -514,17 +523,77 @@ public final class Spine implements AutoCloseable {
       }
     }
 
-    void execute(Runnable task) {
-      if (workers != null) {
-        workers.execute(task);
-        return;
+    /**
+     * Runs a task's next step on a worker (a retry's continuation above concurrency 1, or a
+     * keyed task whose predecessor finished) or on the retry thread (concurrency 1). If the
+     * executor refuses it (shut down by a close() that outlived the drain), the task gives its
+     * event back instead of never finishing.
+     */
+    void execute(EventTask task, Runnable step) {
+      try {
+        if (workers != null) {
+          workers.execute(step);
+          return;
+        }
+        synchronized (this) {
+          if (continuations == null) {
+            continuations = Executors.newSingleThreadExecutor(daemon("necrostack-retry"));
+          }
+        }
+        continuations.execute(step);
+      } catch (RejectedExecutionException e) {
+        task.abandon();
       }
-      synchronized (this) {
-        if (continuations == null) {
-          continuations = Executors.newSingleThreadExecutor(daemon("necrostack-retry"));
+    }
+
+    /** The next dispatch sequence number; the loop thread's alone. */
+    long nextSequence() {
+      return ++sequence;
+    }
+
+    /**
+     * Gives an event back to the backend. Every give-back comes with the end of the run (a
+     * stop, or a failure that stops it), and tasks give back in whatever order they end: a
+     * queued task at its start, a retrying one when cancelled, a failing one before the stop
+     * it causes. So they are collected and given back at the end of the run in one call, in
+     * dispatch order: the backend's queue then holds them in the order it handed them out,
+     * and the loop cannot pull them again meanwhile. Once the run has ended (a task that
+     * outlived the drain timeout), at once.
+     */
+    void giveBack(long sequence, Delivery delivery) {
+      synchronized (returned) {
+        if (!returnedFlushed) {
+          returned.add(new Returned(sequence, delivery));
+          return;
         }
       }
-      continuations.execute(task);
+      releaseNow(List.of(delivery));
+    }
+
+    private void flushReturned() {
+      List<Delivery> deliveries = new ArrayList<>();
+      synchronized (returned) {
+        returnedFlushed = true;
+        returned.sort(Comparator.comparingLong(Returned::sequence));
+        for (Returned r : returned) {
+          deliveries.add(r.delivery());
+        }
+        returned.clear();
+      }
+      if (!deliveries.isEmpty()) {
+        releaseNow(deliveries);
+      }
+    }
+
+    private void releaseNow(List<Delivery> deliveries) {
+      try {
+        backend.release(deliveries);
+      } catch (RuntimeException e) {
+        log.atWarn()
+            .addKeyValue("events", deliveries.size())
+            .addKeyValue("error", e.toString())
+            .log("could not give events back; they stay unsettled with the backend");
+      }
     }
 
     /** Starts the observers' scope of one handling, or null when there are no observers. */
@@ -725,12 +794,15 @@ public final class Spine implements AutoCloseable {
       int n = batch.size();
       for (int i = 0; i < n; i++) {
         if (stopping()) {
-          backend.release(batch.subList(i, n));
+          for (int j = i; j < n; j++) {
+            giveBack(nextSequence(), batch.get(j)); // after any retrying one, in order
+          }
           return i;
         }
         Delivery delivery = batch.get(i);
         inFlight.lazySet(1); // one writer: this thread; a plain store, read by stats()
-        EventTask task = new EventTask(this, delivery, routes.get(delivery.event().eventType()));
+        EventTask task = new EventTask(this, delivery, routes.get(delivery.event().eventType()),
+            nextSequence());
         task.run();
         if (task.detached) {
           awaitDetached(task);
@@ -787,7 +859,8 @@ public final class Spine implements AutoCloseable {
     private void dispatch(Delivery delivery) {
       inFlight.incrementAndGet();
       Event event = delivery.event();
-      EventTask task = new EventTask(this, delivery, routes.get(event.eventType()));
+      EventTask task =
+          new EventTask(this, delivery, routes.get(event.eventType()), nextSequence());
       String key = orderingKey == null ? null : orderingKey.apply(event);
       if (key == null) {
         start(task);
@@ -807,7 +880,7 @@ public final class Spine implements AutoCloseable {
       if (previous == null || previous.isDone()) {
         start(task);
       } else {
-        previous.whenComplete((v, t) -> execute(task));
+        previous.whenComplete((v, t) -> execute(task, task));
       }
     }
 
@@ -815,7 +888,7 @@ public final class Spine implements AutoCloseable {
       if (workers == null) {
         task.run(); // concurrency 1: on the loop thread, no hand-off
       } else {
-        workers.execute(task);
+        execute(task, task);
       }
     }
 
@@ -898,6 +971,7 @@ public final class Spine implements AutoCloseable {
             .log("in-flight events did not finish within the drain timeout;"
                 + " they stay unsettled with the backend");
       }
+      flushReturned();
       timer.shutdownNow();
       // The worker pool is the Spine's, kept for its next run; close() shuts it down.
       synchronized (this) {

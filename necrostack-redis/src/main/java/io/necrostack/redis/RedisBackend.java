@@ -810,7 +810,13 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
       }
       return;
     }
-    while (inFlight.size() >= MAX_SETTLES_IN_FLIGHT) {
+    // A script that has failed (or was never sent) is retried before the next is sent, so
+    // settles, and the events they write, stay in order; one still running is ahead of the
+    // next on the same connection anyway.
+    InFlight oldest;
+    while ((oldest = inFlight.peek()) != null
+        && (inFlight.size() >= MAX_SETTLES_IN_FLIGHT || oldest.future() == null
+            || oldest.future().isDone())) {
       awaitOldestLocked();
     }
     List<String> args = new ArrayList<>(5 + settleArgs.size());
