@@ -794,9 +794,7 @@ public final class Spine implements AutoCloseable {
       int n = batch.size();
       for (int i = 0; i < n; i++) {
         if (stopping()) {
-          for (int j = i; j < n; j++) {
-            giveBack(nextSequence(), batch.get(j)); // after any retrying one, in order
-          }
+          giveBackRest(batch, i);
           return i;
         }
         Delivery delivery = batch.get(i);
@@ -810,6 +808,13 @@ public final class Spine implements AutoCloseable {
         inFlight.lazySet(0);
       }
       return n;
+    }
+
+    /** Serial, stopping: gives back the batch from {@code i} on, after any retrying one. */
+    private void giveBackRest(List<Delivery> batch, int i) {
+      for (int j = i; j < batch.size(); j++) {
+        giveBack(nextSequence(), batch.get(j));
+      }
     }
 
     /**
