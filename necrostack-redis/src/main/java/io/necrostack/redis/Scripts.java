@@ -24,16 +24,12 @@ final class Scripts {
         local added = 0
         while i <= n do
           local k = tonumber(ARGV[i])
-          local args
+          -- The fields straight from ARGV: no table built per event.
           if maxlen ~= '0' then
-            args = {'XADD', key, 'MAXLEN', '~', maxlen, '*'}
+            redis.call('XADD', key, 'MAXLEN', '~', maxlen, '*', unpack(ARGV, i + 1, i + k))
           else
-            args = {'XADD', key, '*'}
+            redis.call('XADD', key, '*', unpack(ARGV, i + 1, i + k))
           end
-          for j = i + 1, i + k do
-            args[#args + 1] = ARGV[j]
-          end
-          redis.call(unpack(args))
           added = added + 1
           i = i + k + 1
         end
@@ -111,16 +107,11 @@ final class Scripts {
         for e = 1, events do
           local k = tonumber(ARGV[i])
           if owned then
-            local args
             if maxlen ~= '0' then
-              args = {'XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*'}
+              redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', unpack(ARGV, i + 1, i + k))
             else
-              args = {'XADD', KEYS[1], '*'}
+              redis.call('XADD', KEYS[1], '*', unpack(ARGV, i + 1, i + k))
             end
-            for j = i + 1, i + k do
-              args[#args + 1] = ARGV[j]
-            end
-            redis.call(unpack(args))
           end
           i = i + k + 1
         end
