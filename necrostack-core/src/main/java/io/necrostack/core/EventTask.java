@@ -94,9 +94,7 @@ final class EventTask implements Runnable {
       if (!started) {
         started = true;
         if (!run.spine.serial && run.stopping()) {
-          // Queued for a worker when the Spine began stopping: not handled, so given back.
-          giveBack();
-          finish();
+          abandon(); // queued for a worker when the Spine began stopping: not handled
           return;
         }
       }
@@ -146,15 +144,11 @@ final class EventTask implements Runnable {
       }
       settle();
     } catch (VirtualMachineError e) {
-      giveBack();
-      run.fail(e);
-      finish();
+      failRun(e);
       throw e;
     } catch (RuntimeException e) {
       // A bug in a policy or backend call: never lose the event over it.
-      giveBack();
-      run.fail(new SpineException("unexpected failure handling " + describe(), e));
-      finish();
+      failRun(new SpineException("unexpected failure handling " + describe(), e));
     }
   }
 
@@ -210,8 +204,7 @@ final class EventTask implements Runnable {
       throw vme;
     }
     if (failure instanceof InterruptedException && run.stopping()) {
-      giveBack(); // stopping mid-handling: the event is not handled
-      finish();
+      abandon(); // stopping mid-handling: the event is not handled
       return false;
     }
     Instant now = Instant.now();
@@ -260,10 +253,8 @@ final class EventTask implements Runnable {
         return false;
       }
       case FAIL -> {
-        giveBack();
-        run.fail(new SpineException("organ '" + organ.name + "' failed on " + describe()
+        failRun(new SpineException("organ '" + organ.name + "' failed on " + describe()
             + " and its policy is FAIL: " + failure, failure));
-        finish();
         return false;
       }
       default -> throw new IllegalStateException("unknown outcome " + policy.outcome());
@@ -297,8 +288,7 @@ final class EventTask implements Runnable {
       if (wakeUp != null) {
         wakeUp.cancel(false);
       }
-      giveBack();
-      finish();
+      abandon();
     }
   }
 
@@ -345,7 +335,6 @@ final class EventTask implements Runnable {
     copy.addAll(list);
     return copy;
   }
-
 
   private static void checkDeclared(OrganRuntime organ, Event e)
       throws UndeclaredEmissionException {
@@ -450,10 +439,8 @@ final class EventTask implements Runnable {
           .addKeyValue("emitted", out.size())
           .addKeyValue("error", e.toString())
           .log("backend refused emitted events; stopping, the event is given back");
-      giveBack();
-      run.fail(new SpineException("backend refused the " + out.size()
+      failRun(new SpineException("backend refused the " + out.size()
           + " event(s) emitted while handling " + describe() + ": " + e.getMessage(), e));
-      finish();
       return;
     }
     spine.processed.increment();
@@ -468,14 +455,19 @@ final class EventTask implements Runnable {
     finish();
   }
 
-  private void giveBack() {
+  /**
+   * Ends the task without handling its event, which goes back to the backend: on a stop, or
+   * when the executor refuses the task's next step.
+   */
+  void abandon() {
     run.giveBack(sequence, delivery);
+    finish();
   }
 
-  /** The executor refused this task's next step: the event goes back, the task ends. */
-  void abandon() {
-    giveBack();
-    finish();
+  /** Ends the task and the run: the event goes back, and the Spine stops with the failure. */
+  private void failRun(Throwable failure) {
+    run.fail(failure);
+    abandon();
   }
 
   private void finish() {

@@ -26,18 +26,19 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,11 +58,11 @@ import org.slf4j.LoggerFactory;
  * pulled but did not handle is given back). With {@code concurrency(n)} above 1 up to n
  * events are in flight at once, on a pool of n workers (virtual threads where the JDK has
  * them, 21+), kept between runs and shut down by {@link #close()}; an event still queued for
- * a worker when the Spine stops is given back. Backpressure: the Spine holds at most {@code max(batchSize, concurrency)}
- * events at once (in flight or waiting for a slot) and never pulls more than that capacity
- * minus what it holds. With an
- * ordering key (metadata {@value #ORDERING_KEY}, or a function), events sharing a key are
- * handled one at a time in arrival order while different keys run in parallel.
+ * a worker when the Spine stops is given back. Backpressure: the Spine holds at most {@code
+ * max(batchSize, concurrency)} events at once (in flight or waiting for a worker) and never
+ * pulls more than that capacity minus what it holds. With an ordering key (metadata {@value
+ * #ORDERING_KEY}, or a function), events sharing a key are handled one at a time in arrival
+ * order while different keys run in parallel.
  *
  * <p><b>Failures</b> follow policies (see {@link HandlerPolicy}, {@link RetryPolicy}, {@link
  * FailureOutcome}, {@link EmitFailurePolicy}). Defaults: a 30 s handler timeout, no retry,
@@ -911,51 +912,43 @@ public final class Spine implements AutoCloseable {
 
     /** Waits, at most a poll timeout, until the Spine holds no more than the low-water mark. */
     private void awaitSpace() throws InterruptedException {
-      long deadline = System.nanoTime() + pollTimeout.toNanos();
-      synchronized (space) {
-        long left;
-        while (outstanding.get() > lowWater && !stopping()
-            && (left = deadline - System.nanoTime()) > 0) {
-          TimeUnit.NANOSECONDS.timedWait(space, left);
-        }
-      }
+      awaitOnSpace(() -> outstanding.get() <= lowWater || stopping(), pollTimeout.toNanos());
     }
 
     /** Waits for a handling to complete, at most {@link #IN_FLIGHT_POLL}. */
     private void awaitCompletion() throws InterruptedException {
       long seen = completions.get();
-      long deadline = System.nanoTime() + IN_FLIGHT_POLL.toNanos();
-      synchronized (space) {
-        awaitingCompletion = true;
-        try {
-          long left;
-          while (completions.get() == seen && !stopping()
-              && (left = deadline - System.nanoTime()) > 0) {
-            TimeUnit.NANOSECONDS.timedWait(space, left);
-          }
-        } finally {
-          awaitingCompletion = false;
-        }
+      awaitingCompletion = true;
+      try {
+        awaitOnSpace(() -> completions.get() != seen || stopping(), IN_FLIGHT_POLL.toNanos());
+      } finally {
+        awaitingCompletion = false;
       }
     }
 
     /** Waits until nothing pulled is unsettled, at most the timeout; true if it got there. */
     private boolean awaitIdle(Duration timeout) throws InterruptedException {
-      if (serial) {
-        return true; // the loop handles everything itself and waits for detached tasks
-      }
-      long deadline = System.nanoTime() + timeout.toNanos();
+      // Serial: the loop handles everything itself and waits for detached tasks.
+      return serial || awaitOnSpace(() -> outstanding.get() == 0, timeout.toNanos());
+    }
+
+    /**
+     * Waits on {@link #space} until the condition holds, at most {@code nanos}; true if it
+     * does. {@link #complete} notifies {@code space} where these conditions can turn true.
+     */
+    private boolean awaitOnSpace(BooleanSupplier condition, long nanos)
+        throws InterruptedException {
+      long deadline = System.nanoTime() + nanos;
       synchronized (space) {
-        long left;
-        while (outstanding.get() > 0) {
-          left = deadline - System.nanoTime();
+        while (!condition.getAsBoolean()) {
+          long left = deadline - System.nanoTime();
           if (left <= 0) {
             return false;
           }
           TimeUnit.NANOSECONDS.timedWait(space, left);
         }
+        return true;
       }
-      return true;
     }
 
     private void shutDown() {

@@ -27,7 +27,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -69,8 +68,8 @@ import org.slf4j.LoggerFactory;
  * RedisBackendConfig#batchSettles()}) acks and commits are buffered and sent together in one
  * such script at the next pull, not waited for (at most two in flight; the next send, an
  * idle pull, {@link #flush()} or {@link #close()} awaits them), so a crash may lose settles
- * made since the last pull (those entries are delivered again, nothing of theirs written); {@link #flush()} sends them now,
- * {@link #tryCommit} commits now and says whether it did. {@link #ackAll} runs one {@code XACK}
+ * made since the last pull (those entries are delivered again, nothing of theirs written);
+ * {@link #flush()} sends them now, {@link #tryCommit} commits now and says whether it did. {@link #ackAll} runs one {@code XACK}
  * now. {@link #nack} dead-letters the entry at once with the reason. {@link #retryLater}
  * schedules it for a later redelivery. {@link #release} does nothing: the entries stay pending
  * and are claimed again after the claim idle time. If Redis loses acknowledged writes (no
@@ -309,10 +308,10 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
     try {
       checkOpen();
       // Send what was handled since the last pull, without waiting: Redis runs the settle
-      // script while this client reads and the Spine handles the next batch. At most one
-      // settle is in flight; the next send, an idle pull or close() awaits it, and a failed
-      // one is retried then (fenced, so entries it did settle are skipped).
-      settleAhead();
+      // script while this client reads and the Spine handles the next batch. At most two
+      // settles are in flight; the next send, an idle pull or close() awaits them, and a
+      // failed one is retried then (fenced, so entries it did settle are skipped).
+      send(false);
       int max = Math.min(maxEvents, config.batchSize());
       List<Delivery> out = new ArrayList<>(Math.min(max, 64));
       try {
@@ -432,7 +431,7 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
             "MaxDeliveriesExceeded");
         continue;
       }
-      Delivery d = decode(id, fields, count);
+      Delivery d = deliver(parse(id, fields), count);
       if (d != null) {
         out.add(d);
       }
@@ -473,7 +472,7 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
     }
     while (out.size() < max && !surplus.isEmpty()) {
       Parsed p = surplus.poll();
-      Delivery d = deliver(p.id(), p.fields(), 1, p.event(), p.malformed());
+      Delivery d = deliver(p, 1);
       if (d != null) {
         out.add(d);
       }
@@ -515,13 +514,18 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
       if (body == null) {
         continue; // only history reads return deleted entries; '>' never does
       }
-      try {
-        parsed.add(new Parsed(m.getId(), body, WireFormat.decode(body), null));
-      } catch (WireFormat.MalformedEntryException e) {
-        parsed.add(new Parsed(m.getId(), body, null, e));
-      }
+      parsed.add(parse(m.getId(), body));
     }
     return parsed;
+  }
+
+  /** Decodes one entry into its event, or keeps why it is malformed. Talks to no one. */
+  private static Parsed parse(String id, Map<String, String> fields) {
+    try {
+      return new Parsed(id, fields, WireFormat.decode(fields), null);
+    } catch (WireFormat.MalformedEntryException e) {
+      return new Parsed(id, fields, null, e);
+    }
   }
 
   /**
@@ -535,8 +539,7 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
     try {
       return read.parsed().get(wait, TimeUnit.NANOSECONDS);
     } catch (ExecutionException e) {
-      Throwable cause = e.getCause() instanceof CompletionException ce && ce.getCause() != null
-          ? ce.getCause() : e.getCause();
+      Throwable cause = e.getCause(); // get() unwraps the stage's CompletionException
       throw cause instanceof RuntimeException re ? re : new BackendException("read failed", cause);
     } catch (TimeoutException e) {
       if (System.nanoTime() - timeoutAt < 0) {
@@ -555,23 +558,14 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
    * The delivery for an entry, or null after dead-lettering a malformed one or one whose
    * earlier delayed redeliveries ({@value #PRIOR_DELIVERIES}) used up its max deliveries.
    */
-  private Delivery decode(String id, Map<String, String> fields, int count) {
-    Event event;
-    try {
-      event = WireFormat.decode(fields);
-    } catch (WireFormat.MalformedEntryException e) {
-      return deliver(id, fields, count, null, e);
-    }
-    return deliver(id, fields, count, event, null);
-  }
-
-  /** As {@link #decode}, for an entry decoded already: exactly one of event and malformed. */
-  private Delivery deliver(String id, Map<String, String> fields, int count, Event event,
-      WireFormat.MalformedEntryException malformed) {
-    if (malformed != null) {
-      deadLetter(id, fields, count, malformed.getMessage(), "MalformedEntry");
+  private Delivery deliver(Parsed entry, int count) {
+    String id = entry.id();
+    Map<String, String> fields = entry.fields();
+    if (entry.malformed() != null) {
+      deadLetter(id, fields, count, entry.malformed().getMessage(), "MalformedEntry");
       return null;
     }
+    Event event = entry.event();
     String prior = event.metadata().get(PRIOR_DELIVERIES);
     if (prior != null) {
       try {
@@ -769,30 +763,14 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
    *     entries then stay pending and are delivered again, and nothing of theirs was written
    */
   public void flush() {
-    settleLock.lock();
-    try {
-      sendLocked(true);
-    } finally {
-      settleLock.unlock();
-    }
+    send(true);
   }
 
-  /**
-   * Sends the buffered settles without waiting for them (after awaiting the one in flight,
-   * if any: at most one is); with nothing buffered, accounts for a settle that has finished.
-   */
-  private void settleAhead() {
+  /** Sends the buffered settles, waiting for every settle in flight if {@code wait}. */
+  private void send(boolean wait) {
     settleLock.lock();
     try {
-      if (!settleEntries.isEmpty()) {
-        sendLocked(false);
-      } else {
-        InFlight oldest;
-        while ((oldest = inFlight.peek()) != null
-            && (oldest.future() == null || oldest.future().isDone())) {
-          awaitOldestLocked(); // finished: account for it now, without waiting
-        }
-      }
+      sendLocked(wait);
     } finally {
       settleLock.unlock();
     }
@@ -804,20 +782,20 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
    * before another is sent), so memory stays bounded; they run in order on one connection.
    */
   private void sendLocked(boolean wait) {
+    // Finished scripts are accounted for now (no wait), and one that failed or was never
+    // sent is retried before the next is sent, so settles, and the events they write, stay
+    // in order; one still running is ahead of the next on the same connection anyway.
+    InFlight oldest;
+    while ((oldest = inFlight.peek()) != null
+        && (oldest.future() == null || oldest.future().isDone()
+            || (inFlight.size() >= MAX_SETTLES_IN_FLIGHT && !settleEntries.isEmpty()))) {
+      awaitOldestLocked();
+    }
     if (settleEntries.isEmpty()) {
       if (wait) {
         awaitInFlightLocked();
       }
       return;
-    }
-    // A script that has failed (or was never sent) is retried before the next is sent, so
-    // settles, and the events they write, stay in order; one still running is ahead of the
-    // next on the same connection anyway.
-    InFlight oldest;
-    while ((oldest = inFlight.peek()) != null
-        && (inFlight.size() >= MAX_SETTLES_IN_FLIGHT || oldest.future() == null
-            || oldest.future().isDone())) {
-      awaitOldestLocked();
     }
     List<String> args = new ArrayList<>(5 + settleArgs.size());
     args.add(config.group());
