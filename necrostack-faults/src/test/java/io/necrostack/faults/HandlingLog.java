@@ -1,9 +1,12 @@
 package io.necrostack.faults;
 
+import static org.awaitility.Awaitility.await;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -22,6 +25,19 @@ final class HandlingLog {
   final Map<Long, Set<String>> outputs = new HashMap<>();
   /** Lines recorded in total. */
   long lines;
+
+  /**
+   * Waits until the workers' logs show every input {@code 0..n-1} handled, each with an
+   * output, and returns them as read then.
+   */
+  static HandlingLog awaitEveryInputHandled(Path dir, int n, Duration atMost) {
+    HandlingLog[] last = new HandlingLog[1];
+    await().atMost(atMost).pollInterval(Duration.ofMillis(200)).until(() -> {
+      last[0] = read(dir);
+      return last[0].distinctHandled(n) == n && last[0].inputsWithOutput() == n;
+    });
+    return last[0];
+  }
 
   /** Reads every worker log in the directory. */
   static HandlingLog read(Path dir) throws IOException {

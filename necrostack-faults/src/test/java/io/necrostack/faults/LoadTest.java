@@ -15,10 +15,10 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -31,14 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class LoadTest {
   private static final Pattern PEAK = Pattern.compile("peak_heap_used_bytes=(\\d+)");
-  private final List<AutoCloseable> toClose = new ArrayList<>();
-
-  @AfterEach
-  void cleanUp() throws Exception {
-    for (int i = toClose.size() - 1; i >= 0; i--) {
-      toClose.get(i).close();
-    }
-  }
+  @RegisterExtension final Resources toClose = new Resources();
 
   @Test
   @Timeout(value = 150, unit = TimeUnit.SECONDS)

@@ -23,10 +23,10 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -38,19 +38,11 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class PoisonAndLoopTest {
   private RedisServer server;
-  private final List<AutoCloseable> toClose = new ArrayList<>();
+  @RegisterExtension final Resources toClose = new Resources();
 
   @BeforeEach
   void startRedis() throws Exception {
-    server = RedisServer.ephemeral().start();
-  }
-
-  @AfterEach
-  void cleanUp() throws Exception {
-    for (int i = toClose.size() - 1; i >= 0; i--) {
-      toClose.get(i).close();
-    }
-    server.close();
+    server = toClose.add(RedisServer.ephemeral().start()); // closed last
   }
 
   private RedisBackend backend(String stream, String consumer, int maxDeliveries) {

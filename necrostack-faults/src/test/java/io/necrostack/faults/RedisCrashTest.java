@@ -10,9 +10,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -22,14 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(value = 150, unit = TimeUnit.SECONDS)
 class RedisCrashTest {
-  private final List<AutoCloseable> toClose = new ArrayList<>();
-
-  @AfterEach
-  void cleanUp() throws Exception {
-    for (int i = toClose.size() - 1; i >= 0; i--) {
-      toClose.get(i).close();
-    }
-  }
+  @RegisterExtension final Resources toClose = new Resources();
 
   @Test
   void workersSurviveRedisBeingKilledAndRestartedWithAofAndLoseNothing(@TempDir Path dir)
@@ -56,21 +49,15 @@ class RedisCrashTest {
     await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(20))
         .until(() -> HandlingLog.read(dir).lines > handledAtKill + 200);
     long recoveryMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - restartedAt);
-    await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200)).until(() -> {
-      HandlingLog log = HandlingLog.read(dir);
-      return log.distinctHandled(n) == n && log.inputsWithOutput() == n;
-    });
+    HandlingLog.awaitEveryInputHandled(dir, n, Duration.ofSeconds(90));
     String stats1 = workers.get(0).stop();
     String stats2 = workers.get(1).stop();
 
     HandlingLog log = HandlingLog.read(dir);
-    Map<Long, Integer> outputs;
-    long pending;
-    try (TestRedis redis = new TestRedis(server.url())) {
-      outputs = Streams.outputsInStream(redis, stream);
-      pending = redis.sync().xpending(stream, "necrostack").getCount();
-    }
-    long duplicateOutputs = outputs.values().stream().filter(c -> c > 1).count();
+    Streams.Written written = Streams.written(server.url(), stream);
+    Map<Long, Integer> outputs = written.outputs();
+    long pending = written.pending();
+    long duplicateOutputs = written.duplicateOutputs();
     System.out.printf("REDIS_CRASH produced=%d handled_distinct=%d duplicate_handlings=%d"
             + " outputs=%d duplicate_outputs=%d lost=%d recovery_ms=%d%n  %s%n  %s%n",
         n, log.distinctHandled(n), log.duplicateHandlings(), outputs.size(), duplicateOutputs,

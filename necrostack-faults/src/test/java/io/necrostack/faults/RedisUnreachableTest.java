@@ -6,12 +6,10 @@ import static org.awaitility.Awaitility.await;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -22,14 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class RedisUnreachableTest {
-  private final List<AutoCloseable> toClose = new ArrayList<>();
-
-  @AfterEach
-  void cleanUp() throws Exception {
-    for (int i = toClose.size() - 1; i >= 0; i--) {
-      toClose.get(i).close();
-    }
-  }
+  @RegisterExtension final Resources toClose = new Resources();
 
   @Test
   void aWorkerStartedBeforeRedisWaitsWithBackoffAndStartsWhenRedisComesUp(@TempDir Path dir)

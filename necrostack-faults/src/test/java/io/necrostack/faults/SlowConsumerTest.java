@@ -17,10 +17,10 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Scenario 7: a handler slower than the claim idle time. Its entry is claimed by another
@@ -32,19 +32,11 @@ import org.junit.jupiter.api.Timeout;
 class SlowConsumerTest {
   private static final Duration CLAIM_IDLE = Duration.ofMillis(500);
   private RedisServer server;
-  private final List<AutoCloseable> toClose = new ArrayList<>();
+  @RegisterExtension final Resources toClose = new Resources();
 
   @BeforeEach
   void startRedis() throws Exception {
-    server = RedisServer.ephemeral().start();
-  }
-
-  @AfterEach
-  void cleanUp() throws Exception {
-    for (int i = toClose.size() - 1; i >= 0; i--) {
-      toClose.get(i).close();
-    }
-    server.close();
+    server = toClose.add(RedisServer.ephemeral().start()); // closed last
   }
 
   private RedisBackend backend(String stream, String consumer) {

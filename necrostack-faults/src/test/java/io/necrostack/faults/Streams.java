@@ -30,6 +30,23 @@ final class Streams {
     }
   }
 
+  /** What a run left in Redis: DONE entries per input, entries pending, dead letters. */
+  record Written(Map<Long, Integer> outputs, long pending, long deadLettered) {
+    /** Inputs with more than one output entry. */
+    long duplicateOutputs() {
+      return outputs.values().stream().filter(c -> c > 1).count();
+    }
+  }
+
+  /** Reads what the run left in the stream, its group's pending list and its dead letters. */
+  static Written written(String url, String stream) {
+    try (TestRedis redis = new TestRedis(url)) {
+      return new Written(outputsInStream(redis, stream),
+          redis.sync().xpending(stream, "necrostack").getCount(),
+          redis.sync().xlen(stream + ":dlq"));
+    }
+  }
+
   /**
    * How many DONE entries the stream holds per input {@code i}: the outputs written, read
    * straight from Redis (only meaningful without trimming).

@@ -11,9 +11,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -24,14 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(value = 150, unit = TimeUnit.SECONDS)
 class WorkerCrashTest {
-  private final List<AutoCloseable> toClose = new ArrayList<>();
-
-  @AfterEach
-  void cleanUp() throws Exception {
-    for (int i = toClose.size() - 1; i >= 0; i--) {
-      toClose.get(i).close(); // workers first, then the server
-    }
-  }
+  @RegisterExtension final Resources toClose = new Resources(); // workers, then the server
 
   @Test
   void aKilledWorkersPendingEntriesAreClaimedAndNothingIsLostOrEmittedTwice(@TempDir Path dir)
@@ -67,22 +60,16 @@ class WorkerCrashTest {
       recoveredMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killedAt);
     }
 
-    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() -> {
-      HandlingLog log = HandlingLog.read(dir);
-      return log.distinctHandled(n) == n && log.inputsWithOutput() == n;
-    });
+    HandlingLog.awaitEveryInputHandled(dir, n, Duration.ofSeconds(60));
     long recoveryMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killedAt);
     String stats2 = workers.get(1).stop();
     String stats3 = workers.get(2).stop();
 
     HandlingLog log = HandlingLog.read(dir);
-    Map<Long, Integer> outputs;
-    long pending;
-    try (TestRedis redis = new TestRedis(server.url())) {
-      outputs = Streams.outputsInStream(redis, stream);
-      pending = redis.sync().xpending(stream, "necrostack").getCount();
-    }
-    long duplicateOutputs = outputs.values().stream().filter(c -> c > 1).count();
+    Streams.Written written = Streams.written(server.url(), stream);
+    Map<Long, Integer> outputs = written.outputs();
+    long pending = written.pending();
+    long duplicateOutputs = written.duplicateOutputs();
     System.out.printf("WORKER_CRASH produced=%d handled_distinct=%d handlings=%d"
             + " duplicate_handlings=%d outputs=%d duplicate_outputs=%d lost=%d"
             + " victim_pending_at_kill=%d victim_pending_settled_after_ms=%d"
@@ -132,22 +119,15 @@ class WorkerCrashTest {
       kills++;
       lastKillAt = System.nanoTime();
     }
-    await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200)).until(() -> {
-      HandlingLog log = HandlingLog.read(dir);
-      return log.distinctHandled(n) == n && log.inputsWithOutput() == n;
-    });
+    HandlingLog.awaitEveryInputHandled(dir, n, Duration.ofSeconds(90));
     long afterLastKillMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lastKillAt);
     survivor.stop();
     HandlingLog log = HandlingLog.read(dir);
-    Map<Long, Integer> outputs;
-    long pending;
-    long dead;
-    try (TestRedis redis = new TestRedis(server.url())) {
-      outputs = Streams.outputsInStream(redis, stream);
-      pending = redis.sync().xpending(stream, "necrostack").getCount();
-      dead = redis.sync().xlen(stream + ":dlq");
-    }
-    long duplicateOutputs = outputs.values().stream().filter(c -> c > 1).count();
+    Streams.Written written = Streams.written(server.url(), stream);
+    Map<Long, Integer> outputs = written.outputs();
+    long pending = written.pending();
+    long dead = written.deadLettered();
+    long duplicateOutputs = written.duplicateOutputs();
     System.out.printf("WORKER_RESTART produced=%d kills=%d handled_distinct=%d"
             + " duplicate_handlings=%d dead_lettered=%d outputs=%d duplicate_outputs=%d lost=%d"
             + " all_handled_after_last_kill_ms=%d%n",
