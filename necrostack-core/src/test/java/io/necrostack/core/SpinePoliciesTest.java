@@ -234,6 +234,85 @@ class SpinePoliciesTest {
     assertThat(backend.size()).isZero();
   }
 
+  /**
+   * The late result arrives while the Spine still runs: it must not be emitted then either. A
+   * marker enqueued after the completion is handled after anything the completion could have
+   * enqueued (FIFO), so once the marker is handled the late event would have been seen.
+   */
+  @Test
+  void anAsyncResultCompletedAfterItsTimeoutWhileTheSpineRunsIsNeverEmitted() throws Exception {
+    CompletableFuture<Emission> never = new CompletableFuture<>();
+    ConcurrentLinkedQueue<String> handled = new ConcurrentLinkedQueue<>();
+    AsyncOrgan slow = Organ.onAsync("GO", e -> never);
+    TestBackends.NonDrainable durable = new TestBackends.NonDrainable(backend);
+    Spine spine = Spine.builder()
+        .organs(slow,
+            Organ.on("LATE", e -> {
+              handled.add("LATE");
+              return null;
+            }),
+            Organ.on("MARK", e -> {
+              handled.add("MARK");
+              return null;
+            }))
+        .backend(durable)
+        .pollTimeout(Duration.ofMillis(20))
+        .organPolicy(slow.name(), HandlerPolicy.DEFAULT.withTimeout(Duration.ofMillis(100)))
+        .build();
+    try {
+      CompletableFuture<SpineStats> running = spine.start(Event.of("GO"));
+      await().atMost(Duration.ofSeconds(20)).until(() -> spine.stats().timedOut() == 1);
+      never.complete(Event.of("LATE"));
+      durable.enqueue(Event.of("MARK"));
+      await().atMost(Duration.ofSeconds(20)).until(() -> handled.contains("MARK"));
+      spine.stop();
+      SpineStats stats = running.get(20, TimeUnit.SECONDS);
+
+      assertThat(handled).containsExactly("MARK");
+      assertThat(stats.emitted()).isZero();
+      assertThat(stats.timedOut()).isEqualTo(1);
+    } finally {
+      spine.close();
+    }
+  }
+
+  /**
+   * A sync handler that swallows the watchdog's interrupt and returns after its timeout: its
+   * result is discarded and the attempt counts as timed out, not as a success.
+   */
+  @Test
+  void aSyncHandlerThatIgnoresTheInterruptHasItsLateResultDiscardedAndCounted() {
+    ConcurrentLinkedQueue<String> out = new ConcurrentLinkedQueue<>();
+    AtomicInteger interruptsSeen = new AtomicInteger();
+    Organ stubborn = Organ.builder("stubborn").listensTo("GO").handle(e -> {
+      long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      while (System.nanoTime() < giveUp) {
+        if (Thread.interrupted()) { // the watchdog's interrupt, cleared and ignored
+          interruptsSeen.incrementAndGet();
+          break;
+        }
+        Thread.onSpinWait();
+      }
+      return Event.of("LATE");
+    });
+    Spine spine = Spine.builder()
+        .organs(stubborn, Organ.on("LATE", e -> {
+          out.add("late");
+          return null;
+        }))
+        .backend(backend)
+        .handlerPolicy(HandlerPolicy.DEFAULT.withTimeout(Duration.ofMillis(100)))
+        .build();
+
+    SpineStats stats = spine.run(Event.of("GO"));
+
+    assertThat(interruptsSeen).as("the watchdog interrupted the handler").hasValue(1);
+    assertThat(stats.timedOut()).isEqualTo(1);
+    assertThat(stats.handlerErrors()).containsEntry("stubborn", 1L);
+    assertThat(stats.emitted()).isZero();
+    assertThat(out).isEmpty();
+  }
+
   @Test
   void anEventPastTheMaxDepthIsDeadLetteredAndTheSpineKeepsRunning() {
     Organ loop = Organ.on("LOOP", e -> Event.of("LOOP"));
@@ -497,12 +576,23 @@ class SpinePoliciesTest {
 
   @Test
   void handlingTimesAreMeasuredPerOrgan() {
-    Spine spine = Spine.builder().organs(Organ.on("GO", e -> null)).backend(backend).build();
+    // Slower than a microsecond, so every attempt is timed; parking is the handler's work
+    // here, not a wait for anything, and parkNanos never returns early.
+    Duration work = Duration.ofMillis(2);
+    Spine spine = Spine.builder().organs(Organ.on("GO", e -> {
+      long until = System.nanoTime() + work.toNanos();
+      for (long left = work.toNanos(); left > 0; left = until - System.nanoTime()) {
+        java.util.concurrent.locks.LockSupport.parkNanos(left);
+      }
+      return null;
+    })).backend(backend).build();
 
     SpineStats stats = spine.run(Event.of("GO"), Event.of("GO"));
 
     OrganStats timing = stats.organs().get("on(GO)");
     assertThat(timing.count()).isEqualTo(2);
+    assertThat(timing.max()).as("the longest attempt").isGreaterThanOrEqualTo(work);
+    assertThat(timing.total()).as("both attempts").isGreaterThanOrEqualTo(work.multipliedBy(2));
     assertThat(timing.max()).isLessThanOrEqualTo(timing.total());
   }
 

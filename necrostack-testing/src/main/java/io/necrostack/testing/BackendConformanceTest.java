@@ -15,10 +15,8 @@ import io.necrostack.core.SpineStats;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -338,22 +336,35 @@ public abstract class BackendConformanceTest {
     backend.enqueueAll(events);
 
     ConcurrentLinkedQueue<Integer> seen = new ConcurrentLinkedQueue<>();
-    Set<Backend> workers = setOf(backend, second);
-    CompletableFuture<?>[] runs = workers.stream()
-        .map(b -> CompletableFuture.runAsync(() -> drainInto(b, seen, 200)))
-        .toArray(CompletableFuture[]::new);
-    CompletableFuture.allOf(runs).get(PATIENCE.toSeconds() * 2, TimeUnit.SECONDS);
+    // Each consumer holds its first batch unacknowledged until the other has one too, so one
+    // fast consumer cannot take everything: both must get work, and no event goes to both.
+    CountDownLatch bothHaveWork = new CountDownLatch(2);
+    ConcurrentLinkedQueue<Integer> firstSeen = new ConcurrentLinkedQueue<>();
+    ConcurrentLinkedQueue<Integer> secondSeen = new ConcurrentLinkedQueue<>();
+    CompletableFuture<?> first = CompletableFuture.runAsync(
+        () -> drainInto(backend, seen, firstSeen, bothHaveWork, 200));
+    CompletableFuture<?> other = CompletableFuture.runAsync(
+        () -> drainInto(second, seen, secondSeen, bothHaveWork, 200));
+    CompletableFuture.allOf(first, other).get(PATIENCE.toSeconds() * 2, TimeUnit.SECONDS);
 
+    assertThat(firstSeen).as("the first consumer got work").isNotEmpty();
+    assertThat(secondSeen).as("the second consumer got work").isNotEmpty();
     assertThat(seen).containsExactlyInAnyOrderElementsOf(range(200));
   }
 
-  private static void drainInto(Backend b, ConcurrentLinkedQueue<Integer> seen, int total) {
+  private static void drainInto(Backend b, ConcurrentLinkedQueue<Integer> seen,
+      ConcurrentLinkedQueue<Integer> mine, CountDownLatch bothHaveWork, int total) {
     long deadline = System.nanoTime() + PATIENCE.toNanos();
     try {
       while (seen.size() < total && System.nanoTime() < deadline) {
         List<Delivery> got = b.pull(7, Duration.ofMillis(100));
         for (Delivery d : got) {
           seen.add(number(d));
+          mine.add(number(d));
+        }
+        if (!got.isEmpty() && bothHaveWork.getCount() > 0) {
+          bothHaveWork.countDown();
+          bothHaveWork.await(PATIENCE.toMillis(), TimeUnit.MILLISECONDS);
         }
         b.ackAll(got);
       }
@@ -413,10 +424,5 @@ public abstract class BackendConformanceTest {
       list.add(i);
     }
     return list;
-  }
-
-  @SafeVarargs
-  private static <T> Set<T> setOf(T... items) {
-    return new HashSet<>(List.of(items));
   }
 }
