@@ -4,6 +4,7 @@ import io.necrostack.apps.run.RunOptions;
 import io.necrostack.apps.run.SpineHooks;
 import io.necrostack.backend.Backend;
 import io.necrostack.backend.BackendException;
+import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.function.BiFunction;
 import picocli.CommandLine.Model.CommandSpec;
@@ -64,6 +65,15 @@ final class ChainOptions {
   Integer metricsPort;
 
   @Option(
+      names = "--metrics-bind",
+      paramLabel = "ADDR",
+      defaultValue = "127.0.0.1",
+      description = "With --metrics-port: the address to listen on (default: ${DEFAULT-VALUE},"
+          + " this machine only; 0.0.0.0 for every interface, e.g. for a Prometheus server"
+          + " elsewhere).")
+  String metricsBind;
+
+  @Option(
       names = "--metrics-linger",
       paramLabel = "SECONDS",
       defaultValue = "0",
@@ -88,19 +98,24 @@ final class ChainOptions {
       throw new CommandFailedException(e.getMessage(), e);
     }
     boolean interrupted = false;
-    try (opened) {
+    // Closed after the backend (resources close in reverse order): a signal's hook waits for
+    // the backend to be closed, its settles flushed, before the JVM exits.
+    try (GracefulStop graceful = new GracefulStop(
+            io, spec.name(), opened.isRedis() ? opened.description() : null);
+        opened) {
       Duration timeout = Duration.ofSeconds(timeoutSeconds != null ? timeoutSeconds
           : opened.isRedis() ? DEFAULT_REDIS_TIMEOUT_SECONDS : 0);
       if (metricsPort == null) {
-        return body.apply(opened, new RunOptions(timeout, SpineHooks.NONE));
+        return runOnce(body, opened, new RunOptions(timeout, graceful), graceful);
       }
-      try (MetricsServer metrics =
-          new MetricsServer(metricsPort, opened.isRedis(), io, spec.name())) {
+      try (MetricsServer metrics = new MetricsServer(
+          new InetSocketAddress(metricsBind, metricsPort), opened.isRedis(), io, spec.name())) {
         // Shutdown (Ctrl-C) during the linger: stop waiting and free the port.
         Thread hook = new Thread(metrics::close, "necrostack-metrics-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
-          T result = body.apply(opened, new RunOptions(timeout, metrics));
+          T result = runOnce(body, opened,
+              new RunOptions(timeout, SpineHooks.all(graceful, metrics)), graceful);
           if (metricsLingerSeconds > 0) {
             opened.flush();
           }
@@ -115,6 +130,38 @@ final class ChainOptions {
         Thread.currentThread().interrupt(); // restored once the backend is closed
       }
     }
+  }
+
+  /**
+   * Runs the app once; a signal during the run makes it an {@link Interrupted} failure,
+   * whatever the app made of its cut-short chain.
+   */
+  private static <T> T runOnce(BiFunction<OpenedBackend, RunOptions, T> body,
+      OpenedBackend opened, RunOptions options, GracefulStop graceful) {
+    T result;
+    try {
+      result = body.apply(opened, options);
+    } catch (RuntimeException e) {
+      if (graceful.signalled()) {
+        throw interruptedRun(graceful, e);
+      }
+      throw e;
+    }
+    if (graceful.signalled()) {
+      throw interruptedRun(graceful, null);
+    }
+    return result;
+  }
+
+  /**
+   * The failure of a run a signal stopped: the chain did not finish, but nothing it pulled was
+   * dropped. Exit code {@value GracefulStop#EXIT_INTERRUPTED}; {@link GracefulStop#close()}
+   * prints its message.
+   */
+  private static CommandFailedException interruptedRun(
+      GracefulStop graceful, RuntimeException cause) {
+    return new CommandFailedException(graceful.report(), cause, GracefulStop.EXIT_INTERRUPTED,
+        true);
   }
 
   private static void removeHook(Thread hook) {
@@ -145,6 +192,9 @@ final class ChainOptions {
     if (metricsLingerSeconds < 0) {
       throw new ParameterException(spec.commandLine(),
           "--metrics-linger must not be negative, got " + metricsLingerSeconds);
+    }
+    if (metricsBind.isBlank()) {
+      throw new ParameterException(spec.commandLine(), "--metrics-bind must not be blank");
     }
     if (metricsLingerSeconds > 0 && metricsPort == null) {
       throw new ParameterException(spec.commandLine(),

@@ -47,10 +47,12 @@ final class Cli {
             // says it all, and no stack trace is wanted.
             log.atInfo().addKeyValue("command", commandLine.getCommandName())
                 .addKeyValue("error", failed.getMessage()).log("command failed");
-            io.err().println("necrostack " + commandLine.getCommandName() + ": "
-                + failed.getMessage());
-            io.err().flush();
-            return 1;
+            if (!failed.printed()) {
+              io.err().println("necrostack " + commandLine.getCommandName() + ": "
+                  + failed.getMessage());
+              io.err().flush();
+            }
+            return failed.exitCode();
           }
           // An unexpected failure: one clear line for the user, the stack trace in the logs.
           log.atError().setCause(e).addKeyValue("command", commandLine.getCommandName())

@@ -5,6 +5,7 @@ import io.necrostack.micrometer.NecroStackMetrics;
 import io.necrostack.micrometer.prometheus.PrometheusEndpoint;
 import io.necrostack.core.Spine;
 import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -17,7 +18,7 @@ final class MetricsServer implements SpineHooks, AutoCloseable {
   /** The Redis health figures, declared so their gauges exist even while Redis is down. */
   static final String[] REDIS_DETAILS = {"stream_length", "group_lag", "pending", "dead_letters"};
 
-  private final int port;
+  private final InetSocketAddress address;
   private final CliIo io;
   private final String command;
   private final NecroStackMetrics metrics;
@@ -25,11 +26,11 @@ final class MetricsServer implements SpineHooks, AutoCloseable {
   private PrometheusEndpoint endpoint;
 
   /**
-   * @param port the TCP port, 0 for a free one (printed on stderr)
+   * @param address where to listen; port 0 for a free one (printed on stderr)
    * @param redis whether the backend is Redis, whose health figures become gauges
    */
-  MetricsServer(int port, boolean redis, CliIo io, String command) {
-    this.port = port;
+  MetricsServer(InetSocketAddress address, boolean redis, CliIo io, String command) {
+    this.address = address;
     this.io = io;
     this.command = command;
     this.metrics = redis
@@ -45,9 +46,9 @@ final class MetricsServer implements SpineHooks, AutoCloseable {
   @Override
   public void built(Spine spine) {
     try {
-      endpoint = PrometheusEndpoint.start(metrics.monitor(spine), port);
+      endpoint = PrometheusEndpoint.start(metrics.monitor(spine), address);
     } catch (UncheckedIOException e) {
-      throw new CommandFailedException("cannot serve metrics on port " + port + ": "
+      throw new CommandFailedException("cannot serve metrics on " + describe(address) + ": "
           + e.getCause().getMessage(), e);
     }
     // stderr: stdout carries only the app's own output. Port 0 is resolved here.
@@ -78,6 +79,11 @@ final class MetricsServer implements SpineHooks, AutoCloseable {
     } catch (InterruptedException e) {
       return true;
     }
+  }
+
+  private static String describe(InetSocketAddress address) {
+    return (address.isUnresolved() ? address.getHostString() + " (unknown host)"
+        : address.getHostString()) + " port " + address.getPort();
   }
 
   @Override

@@ -1,6 +1,7 @@
 package io.necrostack.apps.run;
 
 import io.necrostack.core.Spine;
+import java.util.List;
 
 /**
  * Hooks around the Spine of one run, used by the command line to add metrics without the apps
@@ -15,4 +16,20 @@ public interface SpineHooks {
 
   /** Called once the Spine is built, before it handles the first event. */
   default void built(Spine spine) {}
+
+  /** These hooks, each called in turn. */
+  static SpineHooks all(SpineHooks... hooks) {
+    List<SpineHooks> list = List.of(hooks);
+    return new SpineHooks() {
+      @Override
+      public void configure(Spine.Builder builder) {
+        list.forEach(h -> h.configure(builder));
+      }
+
+      @Override
+      public void built(Spine spine) {
+        list.forEach(h -> h.built(spine));
+      }
+    };
+  }
 }

@@ -10,7 +10,12 @@ import io.necrostack.apps.cli.CliTest.Run;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -19,6 +24,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
@@ -33,7 +39,7 @@ class MetricsCliTest {
   @RegisterExtension static final RedisServer server = RedisServer.ephemeral();
 
   private static final Pattern SERVING =
-      Pattern.compile("serving metrics at (http://localhost:\\d+/metrics)");
+      Pattern.compile("serving metrics at (http://[^\\s/]+:\\d+/metrics)");
   private static final HttpClient http =
       HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
@@ -85,6 +91,58 @@ class MetricsCliTest {
     }
   }
 
+  /**
+   * By default the endpoint listens on loopback only: scraped at 127.0.0.1, refused at this
+   * machine's other addresses. {@code --metrics-bind 0.0.0.0} opens it on every interface.
+   */
+  @Test
+  void theEndpointListensOnLoopbackUnlessABindAddressIsGiven() throws Exception {
+    Optional<InetAddress> external = externalAddress();
+    try (Background run = Background.start("seance", "--seed", "5", "--metrics-port", "0",
+        "--metrics-linger", "50")) {
+      URI uri = run.awaitMetricsUri();
+      assertThat(uri.getHost()).isEqualTo("127.0.0.1");
+      assertThat(scrape(uri)).contains("necrostack_events_processed_total");
+      external.ifPresent(address -> assertThat(connects(address, uri.getPort()))
+          .as("reachable at %s", address).isFalse());
+      assertThat(run.stop()).isZero();
+    }
+    try (Background run = Background.start("seance", "--seed", "5", "--metrics-port", "0",
+        "--metrics-bind", "0.0.0.0", "--metrics-linger", "50")) {
+      URI uri = run.awaitMetricsUri();
+      assertThat(uri.getHost()).isEqualTo("localhost");
+      assertThat(scrape(uri)).contains("necrostack_events_processed_total");
+      external.ifPresent(address -> assertThat(connects(address, uri.getPort()))
+          .as("reachable at %s", address).isTrue());
+      assertThat(run.stop()).isZero();
+    }
+  }
+
+  @Test
+  void aBlankBindAddressIsAUsageError() {
+    Run run = Run.of("seance", "--metrics-port", "0", "--metrics-bind", " ");
+
+    assertThat(run.code()).isEqualTo(2);
+    assertThat(run.err()).contains("--metrics-bind must not be blank");
+  }
+
+  /** An IPv4 address of this machine other than loopback, if it has one. */
+  private static Optional<InetAddress> externalAddress() throws IOException {
+    return NetworkInterface.networkInterfaces()
+        .flatMap(NetworkInterface::inetAddresses)
+        .filter(a -> a instanceof Inet4Address && !a.isLoopbackAddress())
+        .findFirst();
+  }
+
+  private static boolean connects(InetAddress address, int port) {
+    try (Socket socket = new Socket()) {
+      socket.connect(new InetSocketAddress(address, port), 5_000);
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
   @Test
   void aPortInUseFailsTheRunWithExitCode1() throws IOException {
     try (ServerSocket taken = new ServerSocket(0)) {
@@ -93,7 +151,8 @@ class MetricsCliTest {
 
       assertThat(run.code()).isEqualTo(1);
       assertThat(run.err())
-          .startsWith("necrostack seance: cannot serve metrics on port " + taken.getLocalPort());
+          .startsWith("necrostack seance: cannot serve metrics on 127.0.0.1 port "
+              + taken.getLocalPort());
     }
   }
 

@@ -8,6 +8,8 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.net.Inet6Address;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -101,16 +103,27 @@ public final class PrometheusEndpoint implements AutoCloseable {
    * @throws UncheckedIOException if the port cannot be bound
    */
   public static PrometheusEndpoint start(MeterBinder binder, int port) {
+    return start(binder, new InetSocketAddress(port));
+  }
+
+  /**
+   * Binds the meters to a new {@link PrometheusMeterRegistry} and serves it at the address
+   * (e.g. loopback only); closing the endpoint closes that registry.
+   *
+   * @throws UncheckedIOException if the address cannot be bound
+   */
+  public static PrometheusEndpoint start(MeterBinder binder, InetSocketAddress address) {
     Objects.requireNonNull(binder, "binder == null");
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     binder.bindTo(registry);
     try {
-      return start(registry, new InetSocketAddress(port), true);
+      return start(registry, address, true);
     } catch (RuntimeException e) {
       registry.close();
       throw e;
     }
   }
+
 
   private static void serve(HttpExchange exchange, PrometheusMeterRegistry registry)
       throws IOException {
@@ -144,9 +157,22 @@ public final class PrometheusEndpoint implements AutoCloseable {
     return server.getAddress().getPort();
   }
 
-  /** The scrape address as seen from this host, e.g. {@code http://localhost:9464/metrics}. */
+  /** The address the endpoint listens on (a wildcard address means every interface). */
+  public InetSocketAddress address() {
+    return server.getAddress();
+  }
+
+  /**
+   * The scrape address as seen from this host: {@code http://localhost:9464/metrics} when
+   * listening on every interface, else the address listened on, e.g. {@code
+   * http://127.0.0.1:9464/metrics}.
+   */
   public URI uri() {
-    return URI.create("http://localhost:" + port() + PATH);
+    InetAddress bound = server.getAddress().getAddress();
+    String host = bound == null || bound.isAnyLocalAddress() ? "localhost"
+        : bound instanceof Inet6Address ? "[" + bound.getHostAddress() + "]"
+        : bound.getHostAddress();
+    return URI.create("http://" + host + ":" + port() + PATH);
   }
 
   /** The registry served. */
