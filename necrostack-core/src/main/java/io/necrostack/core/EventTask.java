@@ -215,7 +215,12 @@ final class EventTask implements Runnable {
       run.spine.timedOut.increment();
     }
     HandlerPolicy policy = organ.policy;
-    if (policy.retry().shouldRetry(attempt, failure) && !run.stopping()) {
+    Next next = afterFailure(policy.retry().shouldRetry(attempt, failure), run.stopping());
+    if (next == Next.GIVE_BACK) {
+      givenBackAtStop(organ.name, failure);
+      return false;
+    }
+    if (next == Next.RETRY) {
       run.spine.retried.increment();
       long delay = policy.retry().delayNanos(attempt);
       run.spine.log.atInfo()
@@ -259,6 +264,44 @@ final class EventTask implements Runnable {
       }
       default -> throw new IllegalStateException("unknown outcome " + policy.outcome());
     }
+  }
+
+  /** What follows a failed attempt, before the outcome of the policy is looked at. */
+  enum Next {
+    /** Try again after the policy's backoff. */
+    RETRY,
+    /** Give the event back to the backend, unsettled: a stop is no verdict on it. */
+    GIVE_BACK,
+    /** No attempt left: the policy's outcome applies. */
+    OUTCOME
+  }
+
+  /**
+   * The decision after a failed attempt (of a handler or of a commit). A stop never turns a
+   * failure that still had attempts left into its final outcome: LOG would acknowledge it,
+   * DEAD_LETTER or NACK settle it, FAIL stop the Spine over it, though the cause may be
+   * passing (a SIGTERM during an outage). It goes back to the backend instead, left pending
+   * or redelivered, and is tried again by the next run or another consumer.
+   *
+   * @param attemptsLeft whether the policy would try again
+   * @param stopping whether the Spine is stopping
+   */
+  static Next afterFailure(boolean attemptsLeft, boolean stopping) {
+    if (!attemptsLeft) {
+      return Next.OUTCOME;
+    }
+    return stopping ? Next.GIVE_BACK : Next.RETRY;
+  }
+
+  private void givenBackAtStop(String organ, Throwable failure) {
+    run.spine.log.atInfo()
+        .addKeyValue("event_id", event.id())
+        .addKeyValue("event_type", event.eventType())
+        .addKeyValue("organ", organ)
+        .addKeyValue("attempt", organ == null ? commitAttempt : attempt)
+        .addKeyValue("error", failure.toString())
+        .log("failed while the spine is stopping, with attempts left: given back, not retried");
+    abandon();
   }
 
   /** Re-enters {@link #run()} (or the commit) after the delay, on a worker. */
@@ -410,8 +453,13 @@ final class EventTask implements Runnable {
         spine.countEnqueueFailure(emitted.eventType());
       }
       EmitFailurePolicy policy = spine.emitFailurePolicy;
-      if (policy.mode() == EmitFailurePolicy.Mode.RETRY
-          && policy.retry().shouldRetry(commitAttempt, e) && !run.stopping()) {
+      Next next = afterFailure(policy.mode() == EmitFailurePolicy.Mode.RETRY
+          && policy.retry().shouldRetry(commitAttempt, e), run.stopping());
+      if (next == Next.GIVE_BACK) {
+        givenBackAtStop(null, e);
+        return;
+      }
+      if (next == Next.RETRY) {
         spine.retried.increment();
         index = targets == null ? 0 : targets.length;
         scheduleContinuation(policy.retry().delayNanos(commitAttempt));
