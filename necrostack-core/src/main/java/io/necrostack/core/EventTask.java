@@ -15,6 +15,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -86,6 +87,11 @@ final class EventTask implements Runnable {
     this.delivery = delivery;
     this.event = delivery.event();
     this.targets = targets;
+  }
+
+  /** The event this task handles. */
+  Event event() {
+    return event;
   }
 
   @Override
@@ -309,12 +315,20 @@ final class EventTask implements Runnable {
     detached = true; // before the timer can run it: the loop reads it once run() returns
     state = WAITING;
     run.waiting.add(this);
-    wakeUp = run.timer.schedule(() -> {
+    try {
+      wakeUp = run.timer.schedule(() -> {
+        if (STATE.compareAndSet(this, WAITING, RUNNING)) {
+          run.waiting.remove(this);
+          run.execute(this, this::resume);
+        }
+      }, delayNanos, TimeUnit.NANOSECONDS);
+    } catch (RejectedExecutionException e) {
+      // The run ended while this handling outlived its drain timeout: no timer any more.
       if (STATE.compareAndSet(this, WAITING, RUNNING)) {
         run.waiting.remove(this);
-        run.execute(this, this::resume);
+        run.rejected(this, e);
       }
-    }, delayNanos, TimeUnit.NANOSECONDS);
+    }
   }
 
   private void resume() {

@@ -168,6 +168,7 @@ public final class Spine implements AutoCloseable {
   final Tally nacked;
   private final LongAdder backendErrors = new LongAdder();
   private final LongAdder ackErrors = new LongAdder();
+  private final LongAdder rejected = new LongAdder();
   private final AtomicInteger inFlight = new AtomicInteger();
   private final Map<String, LongAdder> handlerErrors = new ConcurrentHashMap<>();
   private final Map<String, LongAdder> enqueueFailures = new ConcurrentHashMap<>();
@@ -352,6 +353,7 @@ public final class Spine implements AutoCloseable {
         deadLettered.sum(),
         timedOut.sum(),
         nacked.sum(),
+        rejected.sum(),
         inFlight.get(),
         timings);
   }
@@ -543,8 +545,20 @@ public final class Spine implements AutoCloseable {
         }
         continuations.execute(step);
       } catch (RejectedExecutionException e) {
-        task.abandon();
+        rejected(task, e);
       }
+    }
+
+    /** An executor refused a task's next step: its event goes back, counted and logged. */
+    void rejected(EventTask task, RejectedExecutionException e) {
+      rejected.increment();
+      log.atWarn()
+          .addKeyValue("event_id", task.event().id())
+          .addKeyValue("event_type", task.event().eventType())
+          .addKeyValue("error", e.toString())
+          .log("executor refused the handling's next step (shut down by a close() that"
+              + " outlived the drain timeout); the event is given back");
+      task.abandon();
     }
 
     /** The next dispatch sequence number; the loop thread's alone. */
@@ -1087,25 +1101,53 @@ public final class Spine implements AutoCloseable {
   }
 
   void countEnqueueFailure(String eventType) {
-    enqueueFailures.computeIfAbsent(eventType, t -> new LongAdder()).increment();
+    typeCounter(enqueueFailures, eventType, null).increment();
   }
 
   void countUnhandled(Event event) {
-    LongAdder[] created = new LongAdder[1];
-    LongAdder count =
-        unhandled.computeIfAbsent(
-            event.eventType(),
-            t -> {
-              created[0] = new LongAdder();
-              return created[0];
-            });
+    LongAdder count = unhandled.get(event.eventType());
+    if (count == null) {
+      String[] created = new String[1];
+      count = typeCounter(unhandled, event.eventType(), created);
+      if (created[0] != null) {
+        log.atWarn()
+            .addKeyValue("event_id", event.id())
+            .addKeyValue("event_type", event.eventType())
+            .addKeyValue("counted_as", created[0])
+            .log("no organ listens to this event type; counted and acknowledged (logged once"
+                + " per type; past " + SpineStats.MAX_TYPES + " types, once for all others)");
+      }
+    }
     count.increment();
-    if (created[0] != null) {
-      log.atWarn()
-          .addKeyValue("event_id", event.id())
-          .addKeyValue("event_type", event.eventType())
-          .log("no organ listens to this event type; counted and acknowledged"
-              + " (logged once per type)");
+  }
+
+  /**
+   * The counter of a type: its own for the first {@link SpineStats#MAX_TYPES} types seen, the
+   * shared {@link SpineStats#OTHER_TYPES} one after, so the map stays bounded whatever types
+   * the input brings. New types are rare: their creation is serialized so the bound is exact.
+   *
+   * @param created if not null, gets the key of a counter this call created
+   */
+  private static LongAdder typeCounter(Map<String, LongAdder> counters, String type,
+      String[] created) {
+    LongAdder counter = counters.get(type);
+    if (counter != null) {
+      return counter;
+    }
+    synchronized (counters) {
+      counter = counters.get(type);
+      if (counter == null) {
+        String key = counters.size() < SpineStats.MAX_TYPES ? type : SpineStats.OTHER_TYPES;
+        counter = counters.get(key);
+        if (counter == null) {
+          counter = new LongAdder();
+          counters.put(key, counter);
+          if (created != null) {
+            created[0] = key;
+          }
+        }
+      }
+      return counter;
     }
   }
 

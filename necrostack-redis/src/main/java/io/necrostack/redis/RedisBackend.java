@@ -158,6 +158,7 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
   private final LongAdder reclaimed = new LongAdder();
   private final LongAdder fencedCommits = new LongAdder();
   private final LongAdder lostEntries = new LongAdder();
+  private final LongAdder undecodableDelayed = new LongAdder();
 
   private RedisBackend(RedisBackendConfig config) {
     this.config = config;
@@ -1055,12 +1056,22 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
     return false;
   }
 
+  @SuppressWarnings("unchecked")
   private void moveDueDelayed(int max) {
-    long moved = redis.<Long>eval(Scripts.MOVE_DUE, ScriptOutputType.INTEGER, streamAndDelayed,
+    List<Object> reply = redis.eval(Scripts.MOVE_DUE, ScriptOutputType.MULTI, streamAndDelayed,
         maxLen, Integer.toString(max));
+    long moved = ((Number) reply.get(0)).longValue();
     if (moved > 0) {
       enqueued.add(moved);
       log.atDebug().addKeyValue("moved", moved).log("delayed entries due: back in the stream");
+    }
+    for (Object prefix : (List<Object>) reply.get(1)) {
+      // Someone else wrote into the delayed set: nothing to redeliver, but never silently.
+      undecodableDelayed.increment();
+      log.atWarn()
+          .addKeyValue("delayed_key", config.delayedKey())
+          .addKeyValue("member_prefix", prefix)
+          .log("undecodable member of the delayed set removed; it was not an event");
     }
   }
 
@@ -1125,6 +1136,7 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
     details.put("reconnections", m.reconnections());
     details.put("fenced_commits", m.fencedCommits());
     details.put("lost_entries", m.lostEntries());
+    details.put("undecodable_delayed", m.undecodableDelayed());
     if (closed) {
       return BackendHealth.down("redis: closed", details);
     }
@@ -1169,7 +1181,7 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
   public RedisBackendMetrics metrics() {
     return new RedisBackendMetrics(enqueued.sum(), pulled.sum(), acked.sum(),
         deadLettered.sum(), reclaimed.sum(), redis.reconnections(), fencedCommits.sum(),
-        lostEntries.sum());
+        lostEntries.sum(), undecodableDelayed.sum());
   }
 
   @SuppressWarnings("unchecked")

@@ -14,6 +14,8 @@ package io.necrostack.redis;
  * @param fencedCommits commits refused because the entry was no longer pending for this
  *     consumer (claimed by another); their emitted events were not written
  * @param lostEntries pending entries found deleted or trimmed from the stream
+ * @param undecodableDelayed members of the delayed set that were not a delayed event (written
+ *     there by someone else): removed, each logged with its first 200 bytes
  */
 public record RedisBackendMetrics(
     long enqueued,
@@ -23,4 +25,5 @@ public record RedisBackendMetrics(
     long reclaimed,
     long reconnections,
     long fencedCommits,
-    long lostEntries) {}
+    long lostEntries,
+    long undecodableDelayed) {}
