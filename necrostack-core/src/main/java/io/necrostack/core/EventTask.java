@@ -160,27 +160,25 @@ final class EventTask implements Runnable {
 
   private Emission invoke(OrganRuntime organ) throws Exception {
     if (organ.async) {
-      CompletionStage<Emission> stage = ((AsyncOrgan) organ.organ).handleAsync(event);
-      if (stage == null) {
-        throw new NullPointerException("organ '" + organ.name + "' returned a null stage");
-      }
-      CompletableFuture<Emission> future = stage.toCompletableFuture();
-      if (organ.timeoutNanos <= 0) {
-        return future.get();
-      }
-      try {
-        return future.get(organ.timeoutNanos, TimeUnit.NANOSECONDS);
-      } catch (TimeoutException e) {
-        throw new HandlerTimeoutException(organ.name, organ.policy.timeout());
-      }
+      return invokeAsync(organ);
     }
     if (organ.timeoutNanos <= 0) {
       return organ.organ.handle(event);
     }
+    return underWatchdog(organ, () -> organ.organ.handle(event));
+  }
+
+  /** A call that may throw anything a handler may. */
+  private interface Call<T> {
+    T call() throws Exception;
+  }
+
+  /** Runs the call under the watchdog: interrupted past the organ's timeout, then failed. */
+  private <T> T underWatchdog(OrganRuntime organ, Call<T> call) throws Exception {
     Watchdog.Invocation invocation = run.watchdog.begin(organ.timeoutNanos);
-    Emission emission;
+    T result;
     try {
-      emission = organ.organ.handle(event);
+      result = call.call();
     } catch (Throwable t) {
       if (run.watchdog.end(invocation)) {
         throw new HandlerTimeoutException(organ.name, organ.policy.timeout());
@@ -190,7 +188,53 @@ final class EventTask implements Runnable {
     if (run.watchdog.end(invocation)) {
       throw new HandlerTimeoutException(organ.name, organ.policy.timeout()); // late: discarded
     }
-    return emission;
+    return result;
+  }
+
+  /**
+   * An async organ: the timeout covers the whole handling, the synchronous part of {@code
+   * handleAsync} (under the watchdog, as a sync handler) and the wait for its stage. The wait
+   * also watches for a stop: once the Spine is stopping, a stage that has not completed within
+   * the drain timeout is given up and its event given back, so a stage that never completes
+   * cannot hang run() or stop() (with the timeout off, nothing else would end the wait).
+   */
+  private Emission invokeAsync(OrganRuntime organ) throws Exception {
+    AsyncOrgan async = (AsyncOrgan) organ.organ;
+    long timeout = organ.timeoutNanos;
+    long start = timeout > 0 ? System.nanoTime() : 0;
+    CompletionStage<Emission> stage =
+        timeout > 0 ? underWatchdog(organ, () -> async.handleAsync(event))
+            : async.handleAsync(event);
+    if (stage == null) {
+      throw new NullPointerException("organ '" + organ.name + "' returned a null stage");
+    }
+    CompletableFuture<Emission> future = stage.toCompletableFuture();
+    long wait = run.stopCheckNanos;
+    if (timeout > 0) {
+      wait = Math.min(wait, timeout);
+    }
+    while (true) {
+      try {
+        return future.get(Math.max(0, wait), TimeUnit.NANOSECONDS); // at once if done
+      } catch (TimeoutException e) {
+        long now = System.nanoTime();
+        if (timeout > 0 && now - (start + timeout) >= 0) {
+          throw new HandlerTimeoutException(organ.name, organ.policy.timeout());
+        }
+        wait = run.stopCheckNanos;
+        if (run.stopping()) {
+          // Give up when the Spine's own drain wait ends, not a slice later.
+          long left = run.drainDeadline(now) - now;
+          if (left <= 0) {
+            throw new StageAbandoned(organ.name);
+          }
+          wait = Math.min(wait, left);
+        }
+        if (timeout > 0) {
+          wait = Math.min(wait, start + timeout - now);
+        }
+      }
+    }
   }
 
   private static Throwable unwrap(Throwable t) {
@@ -209,7 +253,8 @@ final class EventTask implements Runnable {
     if (failure instanceof VirtualMachineError vme) {
       throw vme;
     }
-    if (failure instanceof InterruptedException && run.stopping()) {
+    if (failure instanceof StageAbandoned
+        || failure instanceof InterruptedException && run.stopping()) {
       abandon(); // stopping mid-handling: the event is not handled
       return false;
     }
@@ -541,6 +586,16 @@ final class EventTask implements Runnable {
 
   private String describe() {
     return event.eventType() + " " + event.id();
+  }
+
+  /** An async stage still running a drain timeout after the Spine began to stop. */
+  static final class StageAbandoned extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    StageAbandoned(String organ) {
+      super("organ '" + organ + "': stage not complete within the drain timeout of a stop;"
+          + " the event is given back", null, false, false);
+    }
   }
 
   /** An organ emitted a type it did not declare. */

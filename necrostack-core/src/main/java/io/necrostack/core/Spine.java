@@ -154,6 +154,8 @@ public final class Spine implements AutoCloseable {
   private ExecutorService workerPool;
   private static final long WORKER_KEEP_ALIVE_SECONDS = 30;
   private volatile boolean stopRequested;
+  /** When stop() or a failure asked the current run to stop (System.nanoTime), else 0. */
+  private volatile long stopRequestedNanos;
   private volatile CountDownLatch terminated = new CountDownLatch(0);
   private final Object backoffMonitor = new Object();
 
@@ -284,6 +286,9 @@ public final class Spine implements AutoCloseable {
    * from {@code run}. Returns at once.
    */
   public void stop() {
+    if (stopRequestedNanos == 0) {
+      stopRequestedNanos = System.nanoTime();
+    }
     stopRequested = true;
     synchronized (backoffMonitor) {
       backoffMonitor.notifyAll();
@@ -411,6 +416,7 @@ public final class Spine implements AutoCloseable {
       throw new IllegalStateException("spine is already running");
     }
     stopRequested = false;
+    stopRequestedNanos = 0;
     terminated = new CountDownLatch(1);
     for (Organ organ : organs) {
       try {
@@ -469,6 +475,11 @@ public final class Spine implements AutoCloseable {
     final Spine spine = Spine.this;
     final ScheduledThreadPoolExecutor timer;
     final Watchdog watchdog = new Watchdog();
+    /** How often a wait for an async stage looks whether the Spine is stopping. */
+    final long stopCheckNanos = Math.min(TimeUnit.MILLISECONDS.toNanos(100),
+        Math.max(pollTimeout.toNanos(), TimeUnit.MILLISECONDS.toNanos(10)));
+    /** The drain timeout, for handlings that bound their own wait at a stop. */
+    final long drainNanos = drainTimeout.toNanos();
     private final ExecutorService workers;
     private ExecutorService continuations;
     /**
@@ -502,7 +513,7 @@ public final class Spine implements AutoCloseable {
       timer.setRemoveOnCancelPolicy(true);
       long shortest = Long.MAX_VALUE;
       for (OrganRuntime runtime : runtimes) {
-        if (runtime.timeoutNanos > 0 && !runtime.async) {
+        if (runtime.timeoutNanos > 0) { // async too: its handleAsync call is watched
           shortest = Math.min(shortest, runtime.timeoutNanos);
         }
       }
@@ -520,8 +531,20 @@ public final class Spine implements AutoCloseable {
       return stopRequested || fatal.get() != null;
     }
 
+    /**
+     * While stopping: when a handling that bounds its own wait must give up, the drain
+     * timeout after the stop was asked for (or after {@code now}, for a stop by interrupt).
+     */
+    long drainDeadline(long now) {
+      long since = stopRequestedNanos;
+      return (since == 0 ? now : since) + drainNanos;
+    }
+
     void fail(Throwable t) {
       if (fatal.compareAndSet(null, t)) {
+        if (stopRequestedNanos == 0) {
+          stopRequestedNanos = System.nanoTime();
+        }
         stopRequested = true;
       }
     }
