@@ -73,8 +73,11 @@ import org.slf4j.LoggerFactory;
  * later organ. At concurrency 1 the Spine is strictly ordered, so a retry's backoff holds back
  * the events behind it; raise the concurrency (with ordering keys where order matters) to let
  * other events pass a retrying one. Failed pulls back off exponentially (10 ms doubling to
- * 1 s) and stop the Spine with {@link BackendUnavailableException} after {@code
- * maxPullFailures} in a row; a success resets the count.
+ * 1 s) and are retried; a success resets the count. On a drainable backend (in memory) the
+ * Spine stops with {@link BackendUnavailableException} after {@code maxPullFailures} (default
+ * {@value #DEFAULT_MAX_PULL_FAILURES}) in a row; on others (durable: Redis) the bound is off
+ * by default, so an outage is ridden out however long it lasts: the Spine reports itself not
+ * {@link SpineHealth#ready() ready} meanwhile and resumes on its own when pulls succeed.
  *
  * <p><b>Loop protection.</b> A run processes at most {@code maxSteps} events; past it, {@link
  * MaxStepsExceededException} is thrown once in-flight work is settled. The bound defaults to
@@ -102,7 +105,10 @@ public final class Spine implements AutoCloseable {
   /** Default number of events pulled at once. */
   public static final int DEFAULT_BATCH_SIZE = 64;
 
-  /** Default number of failed pulls in a row after which the Spine stops. */
+  /**
+   * Default number of failed pulls in a row after which a Spine on a drainable backend stops;
+   * on other (durable) backends there is no such bound unless set.
+   */
   public static final int DEFAULT_MAX_PULL_FAILURES = 10;
 
   /** Default bound on waiting for in-flight work when stopping. */
@@ -126,6 +132,8 @@ public final class Spine implements AutoCloseable {
   private final Duration pollTimeout;
   private final int batchSize;
   private final int maxPullFailures;
+  /** Failed pulls in a row now, for health(); written only when it changes. */
+  private volatile int pullFailuresNow;
   private final Duration drainTimeout;
   private final boolean ownsBackend;
   private final int concurrency;
@@ -186,7 +194,10 @@ public final class Spine implements AutoCloseable {
     this.maxDepth = b.maxDepth;
     this.pollTimeout = b.pollTimeout;
     this.batchSize = b.batchSize;
-    this.maxPullFailures = b.maxPullFailures;
+    this.maxPullFailures =
+        b.maxPullFailures != null
+            ? b.maxPullFailures
+            : (backend instanceof Drainable ? DEFAULT_MAX_PULL_FAILURES : Integer.MAX_VALUE);
     this.drainTimeout = b.drainTimeout;
     this.ownsBackend = b.ownsBackend;
     this.concurrency = b.concurrency;
@@ -376,7 +387,7 @@ public final class Spine implements AutoCloseable {
     }
     long last = (long) LAST_EVENT.getOpaque(this);
     Duration since = last == 0 ? null : Duration.ofNanos(System.nanoTime() - last);
-    return new SpineHealth(running.get(), backendHealth, lastError, since);
+    return new SpineHealth(running.get(), backendHealth, lastError, since, pullFailuresNow);
   }
 
   /** Where this Spine keeps the events it gave up on. */
@@ -417,6 +428,7 @@ public final class Spine implements AutoCloseable {
     }
     stopRequested = false;
     stopRequestedNanos = 0;
+    pullFailuresNow = 0;
     terminated = new CountDownLatch(1);
     for (Organ organ : organs) {
       try {
@@ -432,6 +444,8 @@ public final class Spine implements AutoCloseable {
         .addKeyValue("backend", backend)
         .addKeyValue("concurrency", concurrency)
         .addKeyValue("max_steps", maxSteps == Long.MAX_VALUE ? "off" : maxSteps)
+        .addKeyValue("max_pull_failures",
+            maxPullFailures == Integer.MAX_VALUE ? "off" : maxPullFailures)
         .log("spine started");
   }
 
@@ -712,6 +726,7 @@ public final class Spine implements AutoCloseable {
       Drainable drainable = backend instanceof Drainable d ? d : null;
       long steps = 0;
       int pullFailures = 0;
+      long failingSince = 0;
       long backoff = BACKOFF_START_NANOS;
       try {
         while (!stopping()) {
@@ -743,16 +758,17 @@ public final class Spine implements AutoCloseable {
                 break; // drained
               }
             }
-            pullFailures = 0;
-            backoff = BACKOFF_START_NANOS;
+            if (pullFailures != 0) { // the only write on this path is after an outage
+              pullsAnswerAgain(pullFailures, failingSince);
+              pullFailures = 0;
+              backoff = BACKOFF_START_NANOS;
+            }
           } catch (RuntimeException e) {
-            backendErrors.increment();
-            lastError = "pull failed: " + e;
+            if (pullFailures == 0) {
+              failingSince = System.nanoTime();
+            }
             pullFailures++;
-            log.atWarn()
-                .addKeyValue("error", e.toString())
-                .addKeyValue("consecutive_failures", pullFailures)
-                .log("backend pull failed");
+            pullFailed(e, pullFailures);
             if (pullFailures >= maxPullFailures) {
               throw new BackendUnavailableException(pullFailures, e);
             }
@@ -1016,6 +1032,34 @@ public final class Spine implements AutoCloseable {
       }
     }
 
+    /**
+     * Counts a failed pull and reports the Spine not ready. Logs the first failures of an
+     * outage and then each time the count doubles: an outage of hours logs a few dozen lines,
+     * not one per backoff.
+     */
+    private void pullFailed(RuntimeException e, int failures) {
+      backendErrors.increment();
+      lastError = "pull failed: " + e;
+      pullFailuresNow = failures;
+      if (failures <= 3 || Integer.bitCount(failures) == 1) {
+        log.atWarn()
+            .addKeyValue("error", e.toString())
+            .addKeyValue("consecutive_failures", failures)
+            .addKeyValue("max_pull_failures",
+                maxPullFailures == Integer.MAX_VALUE ? "off" : maxPullFailures)
+            .log("backend pull failed; retrying with backoff (not ready meanwhile)");
+      }
+    }
+
+    private void pullsAnswerAgain(int failures, long failingSince) {
+      pullFailuresNow = 0;
+      log.atInfo()
+          .addKeyValue("failed_pulls", failures)
+          .addKeyValue("outage_ms",
+              TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - failingSince))
+          .log("backend answers again; resuming");
+    }
+
     private void pause(long nanos) {
       long deadline = System.nanoTime() + nanos;
       synchronized (backoffMonitor) {
@@ -1251,7 +1295,7 @@ public final class Spine implements AutoCloseable {
     private Long maxSteps;
     private Duration pollTimeout = DEFAULT_POLL_TIMEOUT;
     private int batchSize = DEFAULT_BATCH_SIZE;
-    private int maxPullFailures = DEFAULT_MAX_PULL_FAILURES;
+    private Integer maxPullFailures;
     private Duration drainTimeout = DEFAULT_DRAIN_TIMEOUT;
     private boolean ownsBackend;
     private int concurrency = 1;
@@ -1367,7 +1411,13 @@ public final class Spine implements AutoCloseable {
       return this;
     }
 
-    /** Failed pulls in a row before the Spine stops; default 10. */
+    /**
+     * Failed pulls in a row before the Spine stops with {@link BackendUnavailableException}.
+     * Default: {@value #DEFAULT_MAX_PULL_FAILURES} for a drainable backend (in memory), no
+     * bound for others (durable: an outage is ridden out, the Spine not ready meanwhile).
+     *
+     * @param maxPullFailures at least 1
+     */
     public Builder maxPullFailures(int maxPullFailures) {
       this.maxPullFailures = maxPullFailures;
       return this;
@@ -1408,7 +1458,7 @@ public final class Spine implements AutoCloseable {
       if (batchSize < 1) {
         problems.add("batchSize must be at least 1, got " + batchSize);
       }
-      if (maxPullFailures < 1) {
+      if (maxPullFailures != null && maxPullFailures < 1) {
         problems.add("maxPullFailures must be at least 1, got " + maxPullFailures);
       }
       if (drainTimeout == null || drainTimeout.isNegative()) {
