@@ -1,6 +1,7 @@
 package io.necrostack.core;
 
 import io.necrostack.backend.Backend;
+import io.necrostack.backend.BufferedSettles;
 import io.necrostack.backend.DelayedRedelivery;
 import io.necrostack.backend.Delivery;
 import java.lang.invoke.MethodHandles;
@@ -377,11 +378,11 @@ final class EventTask implements Runnable {
   }
 
   private void resume() {
-    if (index >= (targets == null ? 0 : targets.length)) {
-      settle();
-    } else {
+    if (index < (targets == null ? 0 : targets.length)) {
       run();
+      return;
     }
+    guarded(this::settle); // a commit's retry
   }
 
   /** Called when the Spine stops: a waiting task gives its event back instead of waiting. */
@@ -507,47 +508,7 @@ final class EventTask implements Runnable {
     try {
       spine.backend.commit(delivery, out);
     } catch (RuntimeException e) {
-      commitAttempt++;
-      for (Event emitted : out) {
-        spine.countEnqueueFailure(emitted.eventType());
-      }
-      EmitFailurePolicy policy = spine.emitFailurePolicy;
-      Next next = afterFailure(policy.mode() == EmitFailurePolicy.Mode.RETRY
-          && policy.retry().shouldRetry(commitAttempt, e), run.stopping());
-      if (next == Next.GIVE_BACK) {
-        givenBackAtStop(null, e);
-        return;
-      }
-      if (next == Next.RETRY) {
-        spine.retried.increment();
-        index = targets == null ? 0 : targets.length;
-        scheduleContinuation(policy.retry().delayNanos(commitAttempt));
-        return;
-      }
-      if (policy.mode() == EmitFailurePolicy.Mode.DEAD_LETTER) {
-        Instant now = Instant.now();
-        for (Event emitted : out) {
-          spine.deadLetter(new DeadLetter(emitted, "enqueue refused", null,
-              e.getClass().getName(), e.getMessage(), commitAttempt, now, now));
-        }
-        spine.log.atError()
-            .addKeyValue("event_id", event.id())
-            .addKeyValue("event_type", event.eventType())
-            .addKeyValue("emitted", out.size())
-            .addKeyValue("error", e.toString())
-            .log("backend refused emitted events; they are dead-lettered");
-        out = List.of();
-        settle();
-        return;
-      }
-      spine.log.atError()
-          .addKeyValue("event_id", event.id())
-          .addKeyValue("event_type", event.eventType())
-          .addKeyValue("emitted", out.size())
-          .addKeyValue("error", e.toString())
-          .log("backend refused emitted events; stopping, the event is given back");
-      failRun(new SpineException("backend refused the " + out.size()
-          + " event(s) emitted while handling " + describe() + ": " + e.getMessage(), e));
+      commitFailed(e);
       return;
     }
     spine.processed.increment();
@@ -560,6 +521,86 @@ final class EventTask implements Runnable {
           .log("event handled");
     }
     finish();
+  }
+
+  /**
+   * Applies the emit-failure policy to a refused commit of this event's emissions: at once
+   * when the commit threw, or later for a settle a {@link BufferedSettles} backend refused
+   * after the commit had returned (see {@link #refused}). Either way only this event's policy.
+   */
+  private void commitFailed(RuntimeException e) {
+    Spine spine = run.spine;
+    commitAttempt++;
+    for (Event emitted : out) {
+      spine.countEnqueueFailure(emitted.eventType());
+    }
+    EmitFailurePolicy policy = spine.emitFailurePolicy;
+    Next next = afterFailure(policy.mode() == EmitFailurePolicy.Mode.RETRY
+        && policy.retry().shouldRetry(commitAttempt, e), run.stopping());
+    if (next == Next.GIVE_BACK) {
+      givenBackAtStop(null, e);
+      return;
+    }
+    if (next == Next.RETRY) {
+      spine.retried.increment();
+      index = targets == null ? 0 : targets.length;
+      scheduleContinuation(policy.retry().delayNanos(commitAttempt));
+      return;
+    }
+    if (policy.mode() == EmitFailurePolicy.Mode.DEAD_LETTER) {
+      Instant now = Instant.now();
+      for (Event emitted : out) {
+        spine.deadLetter(new DeadLetter(emitted, "enqueue refused", null,
+            e.getClass().getName(), e.getMessage(), commitAttempt, now, now));
+      }
+      spine.log.atError()
+          .addKeyValue("event_id", event.id())
+          .addKeyValue("event_type", event.eventType())
+          .addKeyValue("emitted", out.size())
+          .addKeyValue("error", e.toString())
+          .log("backend refused emitted events; they are dead-lettered");
+      out = List.of();
+      settle();
+      return;
+    }
+    spine.log.atError()
+        .addKeyValue("event_id", event.id())
+        .addKeyValue("event_type", event.eventType())
+        .addKeyValue("emitted", out.size())
+        .addKeyValue("error", e.toString())
+        .log("backend refused emitted events; stopping, the event is given back");
+    failRun(new SpineException("backend refused the " + out.size()
+        + " event(s) emitted while handling " + describe() + ": " + e.getMessage(), e));
+  }
+
+  /**
+   * A task for a settle the backend refused after this event's handling had ended: its
+   * emissions, the attempts so far, and nothing left to run but the commit.
+   */
+  static EventTask refused(Spine.Run run, BufferedSettles.RefusedSettle refused,
+      long sequence) {
+    EventTask task = new EventTask(run, refused.delivery(), null, sequence);
+    task.started = true;
+    task.out = refused.emitted();
+    task.commitAttempt = refused.attempt() - 1; // commitFailed counts this refusal
+    return task;
+  }
+
+  /** Applies the emit-failure policy to the refusal {@link #refused} was made for. */
+  void settleRefused(RuntimeException refusal) {
+    guarded(() -> commitFailed(refusal));
+  }
+
+  /** Runs a settling step; a bug in a policy or backend call fails the run, never loses it. */
+  private void guarded(Runnable step) {
+    try {
+      step.run();
+    } catch (VirtualMachineError e) {
+      failRun(e);
+      throw e;
+    } catch (RuntimeException e) {
+      failRun(new SpineException("unexpected failure settling " + describe(), e));
+    }
   }
 
   /**

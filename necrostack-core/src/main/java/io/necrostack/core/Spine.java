@@ -3,6 +3,7 @@ package io.necrostack.core;
 import io.necrostack.backend.Backend;
 import io.necrostack.backend.BackendException;
 import io.necrostack.backend.BackendHealth;
+import io.necrostack.backend.BufferedSettles;
 import io.necrostack.backend.DeadLetterStore;
 import io.necrostack.backend.Delivery;
 import io.necrostack.backend.Drainable;
@@ -496,6 +497,9 @@ public final class Spine implements AutoCloseable {
     final long drainNanos = drainTimeout.toNanos();
     private final ExecutorService workers;
     private ExecutorService continuations;
+    /** The backend, when it buffers settles and reports refusals later; else null. */
+    private final BufferedSettles buffered =
+        backend instanceof BufferedSettles b ? b : null;
     /**
      * Above concurrency 1: the loop waits on it while it holds more than {@link #lowWater}
      * events; completions notify it when the count falls to that mark or to zero.
@@ -730,6 +734,9 @@ public final class Spine implements AutoCloseable {
       long backoff = BACKOFF_START_NANOS;
       try {
         while (!stopping()) {
+          if (buffered != null) {
+            settleRefusals(); // found by the last pull or a commit since
+          }
           if (steps >= maxSteps) {
             awaitIdle(drainTimeout);
             if (stopping() || (drainable != null && drainable.isDrained())) {
@@ -1004,9 +1011,48 @@ public final class Spine implements AutoCloseable {
       }
     }
 
+    /**
+     * Applies, for each settle the backend refused after its commit returned, the emit-failure
+     * policy of the event it belonged to, as if its commit had thrown; never another event's.
+     * Its handling is over, so it runs as a task of its own: counted in flight, waited for at
+     * concurrency 1 when it goes on a retry, given back at a stop. A refused ack (nothing
+     * emitted) is an ack error: the event stays pending and is delivered again.
+     */
+    private void settleRefusals() throws InterruptedException {
+      List<BufferedSettles.RefusedSettle> refused = buffered.takeRefusedSettles();
+      for (BufferedSettles.RefusedSettle r : refused) {
+        if (r.emitted().isEmpty()) {
+          ackRefused(r.delivery(), r.error());
+          continue;
+        }
+        processed.add(-1); // counted when the commit was buffered; again when it settles
+        emitted.add(-r.emitted().size());
+        EventTask task = EventTask.refused(this, r, nextSequence());
+        if (serial) {
+          inFlight.lazySet(1);
+          task.settleRefused(r.error());
+          if (task.detached) {
+            awaitDetached(task);
+          }
+          inFlight.lazySet(0);
+        } else {
+          outstanding.incrementAndGet();
+          inFlight.incrementAndGet();
+          task.settleRefused(r.error());
+        }
+      }
+    }
+
     private void shutDown() {
       for (EventTask task : waiting) {
         task.cancelWaiting(); // a retry not yet due gives its event back
+      }
+      if (buffered != null) {
+        try {
+          settleRefusals(); // stopping: retries give back, other outcomes apply
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
       }
       boolean idle;
       try {
@@ -1087,16 +1133,21 @@ public final class Spine implements AutoCloseable {
   }
 
   void ackFailed(Delivery delivery, RuntimeException e) {
-    ackErrors.increment();
-    if (e instanceof BackendException || e instanceof IllegalStateException) {
-      log.atWarn()
-          .addKeyValue("event_id", delivery.event().id())
-          .addKeyValue("event_type", delivery.event().eventType())
-          .addKeyValue("error", e.toString())
-          .log("ack failed; the event may be delivered again");
-      return;
+    if (!(e instanceof BackendException || e instanceof IllegalStateException)) {
+      ackErrors.increment();
+      throw e; // a bug, not a backend's answer
     }
-    throw e;
+    ackRefused(delivery, e);
+  }
+
+  /** Counts and logs an ack the backend did not record; the event may come again. */
+  void ackRefused(Delivery delivery, RuntimeException e) {
+    ackErrors.increment();
+    log.atWarn()
+        .addKeyValue("event_id", delivery.event().id())
+        .addKeyValue("event_type", delivery.event().eventType())
+        .addKeyValue("error", e.toString())
+        .log("ack failed; the event may be delivered again");
   }
 
   void handlerFailed(String organ, Event event, Throwable t, int attempts) {

@@ -16,6 +16,9 @@ package io.necrostack.redis;
  * @param lostEntries pending entries found deleted or trimmed from the stream
  * @param undecodableDelayed members of the delayed set that were not a delayed event (written
  *     there by someone else): removed, each logged with its first 200 bytes
+ * @param refusedSettles buffered settles Redis refused with an error reply (out of memory),
+ *     entry by entry: nothing written, the entry still pending, reported to the consumer
+ *     ({@link RedisBackend#takeRefusedSettles()}) for its emit-failure policy
  */
 public record RedisBackendMetrics(
     long enqueued,
@@ -26,4 +29,5 @@ public record RedisBackendMetrics(
     long reconnections,
     long fencedCommits,
     long lostEntries,
-    long undecodableDelayed) {}
+    long undecodableDelayed,
+    long refusedSettles) {}
