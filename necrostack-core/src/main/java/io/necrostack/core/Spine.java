@@ -1252,6 +1252,12 @@ public final class Spine implements AutoCloseable {
     if (counter != null) {
       return counter;
     }
+    if (counters.size() > SpineStats.MAX_TYPES) {
+      counter = counters.get(SpineStats.OTHER_TYPES);
+      if (counter != null) {
+        return counter; // full: no lock for the types past the bound
+      }
+    }
     synchronized (counters) {
       counter = counters.get(type);
       if (counter == null) {

@@ -82,10 +82,11 @@ import org.slf4j.LoggerFactory;
  * one that could not reach Redis stays queued, in order, and is sent again by the next pull
  * (which fails while Redis stays unreachable) or flush; one Redis refused with an error reply
  * is kept for {@link #takeRefusedSettles}, for the Spine to apply that event's emit-failure
- * policy. {@link #ackAll} runs one {@code XACK} now. {@link #nack} dead-letters the entry at once with the reason. {@link #retryLater}
- * schedules it for a later redelivery. {@link #release} does nothing: the entries stay pending
- * and are claimed again after the claim idle time. If Redis loses acknowledged writes (no
- * persistence, failover), these guarantees hold only for what it kept.
+ * policy. {@link #ackAll} runs one {@code XACK} now. {@link #nack} dead-letters the entry at
+ * once with the reason. {@link #retryLater} schedules it for a later redelivery. {@link
+ * #release} does nothing: the entries stay pending and are claimed again after the claim idle
+ * time. If Redis loses acknowledged writes (no persistence, failover), these guarantees hold
+ * only for what it kept.
  *
  * <p><b>Housekeeping.</b> {@link #deadLetters()} lists, counts, replays and purges dead
  * letters; {@link #removeIdleConsumers} removes consumers with nothing pending; {@link
@@ -154,8 +155,8 @@ public final class RedisBackend
   private long settleChars;
   /**
    * Settle scripts not yet accounted for, oldest first: sent (at most MAX_SETTLES_IN_FLIGHT
-   * running at once), or waiting to be sent again after Redis was unreachable. Only one
-   * Redis could not be reached for stops the later ones, so settles keep their order.
+   * running at once), or waiting to be sent again after Redis was unreachable. One waiting
+   * to be sent again holds back the later ones, so settles keep their order.
    */
   private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
   /**
