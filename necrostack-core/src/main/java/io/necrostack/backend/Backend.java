@@ -83,7 +83,8 @@ public interface Backend extends AutoCloseable {
 
   /**
    * Marks a delivery as not handled. The in-memory backend puts it back at the head of the
-   * queue with its delivery count raised; the Redis backend dead-letters it with the reason.
+   * queue with its delivery count raised, until its max deliveries, then dead-letters it; the
+   * Redis backend dead-letters it with the reason.
    *
    * @param reason why it was not handled, kept with a dead letter
    */

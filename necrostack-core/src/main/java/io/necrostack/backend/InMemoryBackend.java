@@ -1,7 +1,10 @@
 package io.necrostack.backend;
 
+import io.necrostack.core.DeadLetter;
 import io.necrostack.core.Event;
+import io.necrostack.core.InMemoryDeadLetters;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -12,6 +15,7 @@ import java.util.PriorityQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongSupplier;
 
 /**
  * The embedded default backend: a FIFO queue in this JVM's memory.
@@ -20,21 +24,36 @@ import java.util.concurrent.locks.ReentrantLock;
  * fit throws {@link BackendFullException} and adds nothing ({@link #enqueueAll} is
  * all-or-nothing). Nothing survives the JVM. {@link #ack} only forgets the delivery; {@link
  * #nack} puts the event back at the head of the queue with its delivery count raised, at once
- * or after a delay ({@link DelayedRedelivery}). It is {@link Drainable}: drained when nothing
- * is queued or scheduled and every delivery is settled.
+ * or after a delay ({@link DelayedRedelivery}), until it has been delivered {@code
+ * maxDeliveries} times (default {@value #DEFAULT_MAX_DELIVERIES}, as the Redis backend's):
+ * then it is dead-lettered into this backend's own {@link #deadLetters() store} instead, so a
+ * poison event cannot hold the head of the queue forever. Delayed redeliveries that are due
+ * together come back in the order they are due, those due at once in nack order. It is
+ * {@link Drainable}: drained when nothing is queued or scheduled and every delivery is
+ * settled.
  */
-public final class InMemoryBackend implements Backend, Drainable, DelayedRedelivery {
+public final class InMemoryBackend
+    implements Backend, Drainable, DelayedRedelivery, DeadLetterStore {
   /** Capacity meaning "no bound". */
   public static final int UNBOUNDED = Integer.MAX_VALUE;
 
+  /** Default deliveries of one event before a nack dead-letters it instead: 3, as Redis. */
+  public static final int DEFAULT_MAX_DELIVERIES = 3;
+
   private final int capacity;
+  private final int maxDeliveries;
+  private final InMemoryDeadLetters deadLetters = new InMemoryDeadLetters();
+  /** System.nanoTime, but for tests of delayed redelivery. */
+  private final LongSupplier nanoTime;
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition notEmpty = lock.newCondition();
   private final ArrayDeque<Node> queue = new ArrayDeque<>();
-  /** Nacked events waiting for their redelivery time, earliest first. */
+  /** Nacked events waiting for their redelivery time, earliest first, then in nack order. */
   private final PriorityQueue<Node> scheduled =
-      new PriorityQueue<>(Comparator.comparingLong((Node n) -> n.dueNanos));
+      new PriorityQueue<>(Comparator.comparingLong((Node n) -> n.dueNanos)
+          .thenComparingLong(n -> n.nackOrder));
   private long sequence;
+  private long nacks;
   private int unsettled;
   private long enqueued;
   private long acked;
@@ -52,10 +71,42 @@ public final class InMemoryBackend implements Backend, Drainable, DelayedRedeliv
    * @param capacity at least 1; {@link #UNBOUNDED} for no bound
    */
   public InMemoryBackend(int capacity) {
+    this(capacity, DEFAULT_MAX_DELIVERIES);
+  }
+
+  /**
+   * An in-memory backend holding at most {@code capacity} queued events, whose nacks
+   * dead-letter an event once it has been delivered {@code maxDeliveries} times.
+   *
+   * @param capacity at least 1; {@link #UNBOUNDED} for no bound
+   * @param maxDeliveries at least 1
+   */
+  public InMemoryBackend(int capacity, int maxDeliveries) {
+    this(capacity, maxDeliveries, System::nanoTime);
+  }
+
+  InMemoryBackend(int capacity, int maxDeliveries, LongSupplier nanoTime) {
     if (capacity < 1) {
       throw new IllegalArgumentException("capacity must be at least 1, got " + capacity);
     }
+    if (maxDeliveries < 1) {
+      throw new IllegalArgumentException(
+          "maxDeliveries must be at least 1, got " + maxDeliveries);
+    }
     this.capacity = capacity;
+    this.maxDeliveries = maxDeliveries;
+    this.nanoTime = nanoTime;
+  }
+
+  /**
+   * Where this backend keeps the events its nacks gave up on (past max deliveries); also a
+   * Spine's dead-letter store by default, so everything dead-lettered in this JVM is in one
+   * place. Bounded ({@value InMemoryDeadLetters#DEFAULT_CAPACITY}): past it the oldest is
+   * dropped, logged and counted.
+   */
+  @Override
+  public InMemoryDeadLetters deadLetters() {
+    return deadLetters;
   }
 
   @Override
@@ -112,7 +163,7 @@ public final class InMemoryBackend implements Backend, Drainable, DelayedRedeliv
         }
         long wait = nanos;
         if (!scheduled.isEmpty()) {
-          wait = Math.min(wait, Math.max(1, scheduled.peek().dueNanos - System.nanoTime()));
+          wait = Math.min(wait, Math.max(1, scheduled.peek().dueNanos - nanoTime.getAsLong()));
         }
         long left = notEmpty.awaitNanos(wait);
         nanos -= wait - left;
@@ -200,45 +251,49 @@ public final class InMemoryBackend implements Backend, Drainable, DelayedRedeliv
 
   /**
    * Puts the event back at the head of the queue, to be delivered next with its delivery
-   * count raised. The reason is not kept.
+   * count raised; once it has had {@code maxDeliveries} deliveries, dead-letters it with the
+   * reason instead.
    */
   @Override
   public void nack(Delivery delivery, String reason) {
-    Node node = own(delivery);
-    lock.lock();
-    try {
-      checkOpen();
-      settle(node);
-      nacked++;
-      queue.addFirst(node.redelivery());
-      notEmpty.signal();
-    } finally {
-      lock.unlock();
-    }
+    nack(delivery, reason, Duration.ZERO);
   }
 
   /**
    * Puts the event back at the head of the queue once the delay has passed, with its delivery
-   * count raised. The reason is not kept.
+   * count raised; once it has had {@code maxDeliveries} deliveries, dead-letters it with the
+   * reason instead.
    */
   @Override
   public void nack(Delivery delivery, String reason, Duration delay) {
-    if (delay.isZero() || delay.isNegative()) {
-      nack(delivery, reason);
-      return;
-    }
     Node node = own(delivery);
+    boolean exhausted;
     lock.lock();
     try {
       checkOpen();
       settle(node);
       nacked++;
-      Node again = node.redelivery();
-      again.dueNanos = System.nanoTime() + delay.toNanos();
-      scheduled.add(again);
-      notEmpty.signal(); // a waiting pull shortens its wait to the due time
+      exhausted = node.deliveries >= maxDeliveries;
+      if (!exhausted) {
+        Node again = node.redelivery();
+        if (delay.isZero() || delay.isNegative()) {
+          queue.addFirst(again);
+        } else {
+          again.dueNanos = nanoTime.getAsLong() + delay.toNanos();
+          again.nackOrder = ++nacks;
+          scheduled.add(again);
+        }
+        notEmpty.signal(); // a waiting pull takes it, or shortens its wait to the due time
+      }
     } finally {
       lock.unlock();
+    }
+    if (exhausted) {
+      // Outside the lock: the store's replay enqueues here while holding its own lock.
+      Instant now = Instant.now();
+      deadLetters.add(new DeadLetter(node.event, "exceeded max deliveries: delivery "
+          + (node.deliveries + 1) + " > " + maxDeliveries, null, "MaxDeliveriesExceeded",
+          reason, node.deliveries, now, now));
     }
   }
 
@@ -246,9 +301,17 @@ public final class InMemoryBackend implements Backend, Drainable, DelayedRedeliv
     if (scheduled.isEmpty()) {
       return; // the usual case: no clock read on every pull
     }
-    long now = System.nanoTime();
+    long now = nanoTime.getAsLong();
+    if (scheduled.peek().dueNanos - now > 0) {
+      return;
+    }
+    // Due ones go to the head in their order: the earliest due, then the earliest nacked.
+    List<Node> due = new ArrayList<>();
     while (!scheduled.isEmpty() && scheduled.peek().dueNanos - now <= 0) {
-      queue.addFirst(scheduled.poll());
+      due.add(scheduled.poll());
+    }
+    for (int i = due.size() - 1; i >= 0; i--) {
+      queue.addFirst(due.get(i));
     }
   }
 
@@ -308,6 +371,9 @@ public final class InMemoryBackend implements Backend, Drainable, DelayedRedeliv
 
   @Override
   public BackendHealth health() {
+    // Read before the lock: the store's replay takes its lock, then this backend's.
+    long deadLetterCount = deadLetters.count();
+    long deadLettersDropped = deadLetters.dropped();
     lock.lock();
     try {
       Map<String, Object> details =
@@ -318,7 +384,9 @@ public final class InMemoryBackend implements Backend, Drainable, DelayedRedeliv
               "capacity", capacity == UNBOUNDED ? "unbounded" : capacity,
               "enqueued", enqueued,
               "acked", acked,
-              "nacked", nacked);
+              "nacked", nacked,
+              "dead_letters", deadLetterCount,
+              "dead_letters_dropped", deadLettersDropped);
       String description = "in-memory: " + queue.size() + " queued, " + unsettled + " unsettled";
       return closed
           ? BackendHealth.down("in-memory: closed", details)
@@ -382,6 +450,8 @@ public final class InMemoryBackend implements Backend, Drainable, DelayedRedeliv
     int deliveries;
     boolean settled;
     long dueNanos;
+    /** Among scheduled redeliveries due at once, the order of their nacks. */
+    long nackOrder;
 
     Node(InMemoryBackend owner, Event event, long seq) {
       this.owner = owner;

@@ -5,9 +5,12 @@ import java.util.concurrent.CompletionStage;
 /**
  * An organ whose handling completes later: it returns a {@link CompletionStage} of its emission.
  *
- * <p>The Spine waits for the stage (bounded by the handler timeout, when one is set) before
- * it settles the event, so ordering and acknowledgement are as for a synchronous organ. A
- * stage that completes exceptionally, or a {@code handleAsync} that throws, is a failure.
+ * <p>The Spine waits for the stage before it settles the event, so ordering and
+ * acknowledgement are as for a synchronous organ. The handler timeout, when one is set, bounds
+ * the whole handling: the {@code handleAsync} call itself (interrupted past it, as a
+ * synchronous handler) and the wait for the stage. When the Spine stops, a stage still running
+ * after the drain timeout is given up and its event given back. A stage that completes
+ * exceptionally, or a {@code handleAsync} that throws, is a failure.
  */
 public interface AsyncOrgan extends Organ {
 

@@ -1,6 +1,7 @@
 package io.necrostack.core;
 
 import io.necrostack.backend.Backend;
+import io.necrostack.backend.BufferedSettles;
 import io.necrostack.backend.DelayedRedelivery;
 import io.necrostack.backend.Delivery;
 import java.lang.invoke.MethodHandles;
@@ -15,6 +16,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -88,6 +90,11 @@ final class EventTask implements Runnable {
     this.targets = targets;
   }
 
+  /** The event this task handles. */
+  Event event() {
+    return event;
+  }
+
   @Override
   public void run() {
     try {
@@ -154,27 +161,25 @@ final class EventTask implements Runnable {
 
   private Emission invoke(OrganRuntime organ) throws Exception {
     if (organ.async) {
-      CompletionStage<Emission> stage = ((AsyncOrgan) organ.organ).handleAsync(event);
-      if (stage == null) {
-        throw new NullPointerException("organ '" + organ.name + "' returned a null stage");
-      }
-      CompletableFuture<Emission> future = stage.toCompletableFuture();
-      if (organ.timeoutNanos <= 0) {
-        return future.get();
-      }
-      try {
-        return future.get(organ.timeoutNanos, TimeUnit.NANOSECONDS);
-      } catch (TimeoutException e) {
-        throw new HandlerTimeoutException(organ.name, organ.policy.timeout());
-      }
+      return invokeAsync(organ);
     }
     if (organ.timeoutNanos <= 0) {
       return organ.organ.handle(event);
     }
+    return underWatchdog(organ, () -> organ.organ.handle(event));
+  }
+
+  /** A call that may throw anything a handler may. */
+  private interface Call<T> {
+    T call() throws Exception;
+  }
+
+  /** Runs the call under the watchdog: interrupted past the organ's timeout, then failed. */
+  private <T> T underWatchdog(OrganRuntime organ, Call<T> call) throws Exception {
     Watchdog.Invocation invocation = run.watchdog.begin(organ.timeoutNanos);
-    Emission emission;
+    T result;
     try {
-      emission = organ.organ.handle(event);
+      result = call.call();
     } catch (Throwable t) {
       if (run.watchdog.end(invocation)) {
         throw new HandlerTimeoutException(organ.name, organ.policy.timeout());
@@ -184,7 +189,53 @@ final class EventTask implements Runnable {
     if (run.watchdog.end(invocation)) {
       throw new HandlerTimeoutException(organ.name, organ.policy.timeout()); // late: discarded
     }
-    return emission;
+    return result;
+  }
+
+  /**
+   * An async organ: the timeout covers the whole handling, the synchronous part of {@code
+   * handleAsync} (under the watchdog, as a sync handler) and the wait for its stage. The wait
+   * also watches for a stop: once the Spine is stopping, a stage that has not completed within
+   * the drain timeout is given up and its event given back, so a stage that never completes
+   * cannot hang run() or stop() (with the timeout off, nothing else would end the wait).
+   */
+  private Emission invokeAsync(OrganRuntime organ) throws Exception {
+    AsyncOrgan async = (AsyncOrgan) organ.organ;
+    long timeout = organ.timeoutNanos;
+    long start = timeout > 0 ? System.nanoTime() : 0;
+    CompletionStage<Emission> stage =
+        timeout > 0 ? underWatchdog(organ, () -> async.handleAsync(event))
+            : async.handleAsync(event);
+    if (stage == null) {
+      throw new NullPointerException("organ '" + organ.name + "' returned a null stage");
+    }
+    CompletableFuture<Emission> future = stage.toCompletableFuture();
+    long wait = run.stopCheckNanos;
+    if (timeout > 0) {
+      wait = Math.min(wait, timeout);
+    }
+    while (true) {
+      try {
+        return future.get(Math.max(0, wait), TimeUnit.NANOSECONDS); // at once if done
+      } catch (TimeoutException e) {
+        long now = System.nanoTime();
+        if (timeout > 0 && now - (start + timeout) >= 0) {
+          throw new HandlerTimeoutException(organ.name, organ.policy.timeout());
+        }
+        wait = run.stopCheckNanos;
+        if (run.stopping()) {
+          // Give up when the Spine's own drain wait ends, not a slice later.
+          long left = run.drainDeadline(now) - now;
+          if (left <= 0) {
+            throw new StageAbandoned(organ.name);
+          }
+          wait = Math.min(wait, left);
+        }
+        if (timeout > 0) {
+          wait = Math.min(wait, start + timeout - now);
+        }
+      }
+    }
   }
 
   private static Throwable unwrap(Throwable t) {
@@ -203,7 +254,8 @@ final class EventTask implements Runnable {
     if (failure instanceof VirtualMachineError vme) {
       throw vme;
     }
-    if (failure instanceof InterruptedException && run.stopping()) {
+    if (failure instanceof StageAbandoned
+        || failure instanceof InterruptedException && run.stopping()) {
       abandon(); // stopping mid-handling: the event is not handled
       return false;
     }
@@ -215,7 +267,12 @@ final class EventTask implements Runnable {
       run.spine.timedOut.increment();
     }
     HandlerPolicy policy = organ.policy;
-    if (policy.retry().shouldRetry(attempt, failure) && !run.stopping()) {
+    Next next = afterFailure(policy.retry().shouldRetry(attempt, failure), run.stopping());
+    if (next == Next.GIVE_BACK) {
+      givenBackAtStop(organ.name, failure);
+      return false;
+    }
+    if (next == Next.RETRY) {
       run.spine.retried.increment();
       long delay = policy.retry().delayNanos(attempt);
       run.spine.log.atInfo()
@@ -261,25 +318,71 @@ final class EventTask implements Runnable {
     }
   }
 
+  /** What follows a failed attempt, before the outcome of the policy is looked at. */
+  enum Next {
+    /** Try again after the policy's backoff. */
+    RETRY,
+    /** Give the event back to the backend, unsettled: a stop is no verdict on it. */
+    GIVE_BACK,
+    /** No attempt left: the policy's outcome applies. */
+    OUTCOME
+  }
+
+  /**
+   * The decision after a failed attempt (of a handler or of a commit). A stop never turns a
+   * failure that still had attempts left into its final outcome: LOG would acknowledge it,
+   * DEAD_LETTER or NACK settle it, FAIL stop the Spine over it, though the cause may be
+   * passing (a SIGTERM during an outage). It goes back to the backend instead, left pending
+   * or redelivered, and is tried again by the next run or another consumer.
+   *
+   * @param attemptsLeft whether the policy would try again
+   * @param stopping whether the Spine is stopping
+   */
+  static Next afterFailure(boolean attemptsLeft, boolean stopping) {
+    if (!attemptsLeft) {
+      return Next.OUTCOME;
+    }
+    return stopping ? Next.GIVE_BACK : Next.RETRY;
+  }
+
+  private void givenBackAtStop(String organ, Throwable failure) {
+    run.spine.log.atInfo()
+        .addKeyValue("event_id", event.id())
+        .addKeyValue("event_type", event.eventType())
+        .addKeyValue("organ", organ)
+        .addKeyValue("attempt", organ == null ? commitAttempt : attempt)
+        .addKeyValue("error", failure.toString())
+        .log("failed while the spine is stopping, with attempts left: given back, not retried");
+    abandon();
+  }
+
   /** Re-enters {@link #run()} (or the commit) after the delay, on a worker. */
   private void scheduleContinuation(long delayNanos) {
     detached = true; // before the timer can run it: the loop reads it once run() returns
     state = WAITING;
     run.waiting.add(this);
-    wakeUp = run.timer.schedule(() -> {
+    try {
+      wakeUp = run.timer.schedule(() -> {
+        if (STATE.compareAndSet(this, WAITING, RUNNING)) {
+          run.waiting.remove(this);
+          run.execute(this, this::resume);
+        }
+      }, delayNanos, TimeUnit.NANOSECONDS);
+    } catch (RejectedExecutionException e) {
+      // The run ended while this handling outlived its drain timeout: no timer any more.
       if (STATE.compareAndSet(this, WAITING, RUNNING)) {
         run.waiting.remove(this);
-        run.execute(this, this::resume);
+        run.rejected(this, e);
       }
-    }, delayNanos, TimeUnit.NANOSECONDS);
+    }
   }
 
   private void resume() {
-    if (index >= (targets == null ? 0 : targets.length)) {
-      settle();
-    } else {
+    if (index < (targets == null ? 0 : targets.length)) {
       run();
+      return;
     }
+    guarded(this::settle); // a commit's retry
   }
 
   /** Called when the Spine stops: a waiting task gives its event back instead of waiting. */
@@ -405,42 +508,7 @@ final class EventTask implements Runnable {
     try {
       spine.backend.commit(delivery, out);
     } catch (RuntimeException e) {
-      commitAttempt++;
-      for (Event emitted : out) {
-        spine.countEnqueueFailure(emitted.eventType());
-      }
-      EmitFailurePolicy policy = spine.emitFailurePolicy;
-      if (policy.mode() == EmitFailurePolicy.Mode.RETRY
-          && policy.retry().shouldRetry(commitAttempt, e) && !run.stopping()) {
-        spine.retried.increment();
-        index = targets == null ? 0 : targets.length;
-        scheduleContinuation(policy.retry().delayNanos(commitAttempt));
-        return;
-      }
-      if (policy.mode() == EmitFailurePolicy.Mode.DEAD_LETTER) {
-        Instant now = Instant.now();
-        for (Event emitted : out) {
-          spine.deadLetter(new DeadLetter(emitted, "enqueue refused", null,
-              e.getClass().getName(), e.getMessage(), commitAttempt, now, now));
-        }
-        spine.log.atError()
-            .addKeyValue("event_id", event.id())
-            .addKeyValue("event_type", event.eventType())
-            .addKeyValue("emitted", out.size())
-            .addKeyValue("error", e.toString())
-            .log("backend refused emitted events; they are dead-lettered");
-        out = List.of();
-        settle();
-        return;
-      }
-      spine.log.atError()
-          .addKeyValue("event_id", event.id())
-          .addKeyValue("event_type", event.eventType())
-          .addKeyValue("emitted", out.size())
-          .addKeyValue("error", e.toString())
-          .log("backend refused emitted events; stopping, the event is given back");
-      failRun(new SpineException("backend refused the " + out.size()
-          + " event(s) emitted while handling " + describe() + ": " + e.getMessage(), e));
+      commitFailed(e);
       return;
     }
     spine.processed.increment();
@@ -453,6 +521,86 @@ final class EventTask implements Runnable {
           .log("event handled");
     }
     finish();
+  }
+
+  /**
+   * Applies the emit-failure policy to a refused commit of this event's emissions: at once
+   * when the commit threw, or later for a settle a {@link BufferedSettles} backend refused
+   * after the commit had returned (see {@link #refused}). Either way only this event's policy.
+   */
+  private void commitFailed(RuntimeException e) {
+    Spine spine = run.spine;
+    commitAttempt++;
+    for (Event emitted : out) {
+      spine.countEnqueueFailure(emitted.eventType());
+    }
+    EmitFailurePolicy policy = spine.emitFailurePolicy;
+    Next next = afterFailure(policy.mode() == EmitFailurePolicy.Mode.RETRY
+        && policy.retry().shouldRetry(commitAttempt, e), run.stopping());
+    if (next == Next.GIVE_BACK) {
+      givenBackAtStop(null, e);
+      return;
+    }
+    if (next == Next.RETRY) {
+      spine.retried.increment();
+      index = targets == null ? 0 : targets.length;
+      scheduleContinuation(policy.retry().delayNanos(commitAttempt));
+      return;
+    }
+    if (policy.mode() == EmitFailurePolicy.Mode.DEAD_LETTER) {
+      Instant now = Instant.now();
+      for (Event emitted : out) {
+        spine.deadLetter(new DeadLetter(emitted, "enqueue refused", null,
+            e.getClass().getName(), e.getMessage(), commitAttempt, now, now));
+      }
+      spine.log.atError()
+          .addKeyValue("event_id", event.id())
+          .addKeyValue("event_type", event.eventType())
+          .addKeyValue("emitted", out.size())
+          .addKeyValue("error", e.toString())
+          .log("backend refused emitted events; they are dead-lettered");
+      out = List.of();
+      settle();
+      return;
+    }
+    spine.log.atError()
+        .addKeyValue("event_id", event.id())
+        .addKeyValue("event_type", event.eventType())
+        .addKeyValue("emitted", out.size())
+        .addKeyValue("error", e.toString())
+        .log("backend refused emitted events; stopping, the event is given back");
+    failRun(new SpineException("backend refused the " + out.size()
+        + " event(s) emitted while handling " + describe() + ": " + e.getMessage(), e));
+  }
+
+  /**
+   * A task for a settle the backend refused after this event's handling had ended: its
+   * emissions, the attempts so far, and nothing left to run but the commit.
+   */
+  static EventTask refused(Spine.Run run, BufferedSettles.RefusedSettle refused,
+      long sequence) {
+    EventTask task = new EventTask(run, refused.delivery(), null, sequence);
+    task.started = true;
+    task.out = refused.emitted();
+    task.commitAttempt = refused.attempt() - 1; // commitFailed counts this refusal
+    return task;
+  }
+
+  /** Applies the emit-failure policy to the refusal {@link #refused} was made for. */
+  void settleRefused(RuntimeException refusal) {
+    guarded(() -> commitFailed(refusal));
+  }
+
+  /** Runs a settling step; a bug in a policy or backend call fails the run, never loses it. */
+  private void guarded(Runnable step) {
+    try {
+      step.run();
+    } catch (VirtualMachineError e) {
+      failRun(e);
+      throw e;
+    } catch (RuntimeException e) {
+      failRun(new SpineException("unexpected failure settling " + describe(), e));
+    }
   }
 
   /**
@@ -479,6 +627,16 @@ final class EventTask implements Runnable {
 
   private String describe() {
     return event.eventType() + " " + event.id();
+  }
+
+  /** An async stage still running a drain timeout after the Spine began to stop. */
+  static final class StageAbandoned extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    StageAbandoned(String organ) {
+      super("organ '" + organ + "': stage not complete within the drain timeout of a stop;"
+          + " the event is given back", null, false, false);
+    }
   }
 
   /** An organ emitted a type it did not declare. */

@@ -5,15 +5,20 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Predicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Dead letters kept in memory, bounded: past the capacity the oldest is dropped and counted.
+ * Dead letters kept in memory, bounded: past the capacity the oldest is dropped, logged (one
+ * WARN line naming the dropped event) and counted ({@link #dropped()}).
  *
  * <p>Thread-safe.
  */
 public final class InMemoryDeadLetters implements DeadLetters {
   /** The default capacity: 10,000 dead letters. */
   public static final int DEFAULT_CAPACITY = 10_000;
+
+  private static final Logger log = LoggerFactory.getLogger(InMemoryDeadLetters.class);
 
   private final int capacity;
   private final ArrayDeque<DeadLetter> letters = new ArrayDeque<>();
@@ -37,12 +42,26 @@ public final class InMemoryDeadLetters implements DeadLetters {
   }
 
   @Override
-  public synchronized void add(DeadLetter letter) {
-    if (letters.size() >= capacity) {
-      letters.pollFirst();
-      dropped++;
+  public void add(DeadLetter letter) {
+    DeadLetter evicted = null;
+    long droppedSoFar;
+    synchronized (this) {
+      if (letters.size() >= capacity) {
+        evicted = letters.pollFirst();
+        dropped++;
+      }
+      letters.addLast(letter);
+      droppedSoFar = dropped;
     }
-    letters.addLast(letter);
+    if (evicted != null) {
+      log.atWarn()
+          .addKeyValue("event_id", evicted.event().id())
+          .addKeyValue("event_type", evicted.event().eventType())
+          .addKeyValue("reason", evicted.reason())
+          .addKeyValue("capacity", capacity)
+          .addKeyValue("dropped", droppedSoFar)
+          .log("dead-letter store full: the oldest dead letter was dropped");
+    }
   }
 
   @Override

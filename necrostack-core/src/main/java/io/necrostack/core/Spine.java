@@ -3,6 +3,7 @@ package io.necrostack.core;
 import io.necrostack.backend.Backend;
 import io.necrostack.backend.BackendException;
 import io.necrostack.backend.BackendHealth;
+import io.necrostack.backend.BufferedSettles;
 import io.necrostack.backend.DeadLetterStore;
 import io.necrostack.backend.Delivery;
 import io.necrostack.backend.Drainable;
@@ -73,8 +74,11 @@ import org.slf4j.LoggerFactory;
  * later organ. At concurrency 1 the Spine is strictly ordered, so a retry's backoff holds back
  * the events behind it; raise the concurrency (with ordering keys where order matters) to let
  * other events pass a retrying one. Failed pulls back off exponentially (10 ms doubling to
- * 1 s) and stop the Spine with {@link BackendUnavailableException} after {@code
- * maxPullFailures} in a row; a success resets the count.
+ * 1 s) and are retried; a success resets the count. On a drainable backend (in memory) the
+ * Spine stops with {@link BackendUnavailableException} after {@code maxPullFailures} (default
+ * {@value #DEFAULT_MAX_PULL_FAILURES}) in a row; on others (durable: Redis) the bound is off
+ * by default, so an outage is ridden out however long it lasts: the Spine reports itself not
+ * {@link SpineHealth#ready() ready} meanwhile and resumes on its own when pulls succeed.
  *
  * <p><b>Loop protection.</b> A run processes at most {@code maxSteps} events; past it, {@link
  * MaxStepsExceededException} is thrown once in-flight work is settled. The bound defaults to
@@ -102,7 +106,10 @@ public final class Spine implements AutoCloseable {
   /** Default number of events pulled at once. */
   public static final int DEFAULT_BATCH_SIZE = 64;
 
-  /** Default number of failed pulls in a row after which the Spine stops. */
+  /**
+   * Default number of failed pulls in a row after which a Spine on a drainable backend stops;
+   * on other (durable) backends there is no such bound unless set.
+   */
   public static final int DEFAULT_MAX_PULL_FAILURES = 10;
 
   /** Default bound on waiting for in-flight work when stopping. */
@@ -126,6 +133,8 @@ public final class Spine implements AutoCloseable {
   private final Duration pollTimeout;
   private final int batchSize;
   private final int maxPullFailures;
+  /** Failed pulls in a row now, for health(); written only when it changes. */
+  private volatile int pullFailuresNow;
   private final Duration drainTimeout;
   private final boolean ownsBackend;
   private final int concurrency;
@@ -154,6 +163,8 @@ public final class Spine implements AutoCloseable {
   private ExecutorService workerPool;
   private static final long WORKER_KEEP_ALIVE_SECONDS = 30;
   private volatile boolean stopRequested;
+  /** When stop() or a failure asked the current run to stop (System.nanoTime), else 0. */
+  private volatile long stopRequestedNanos;
   private volatile CountDownLatch terminated = new CountDownLatch(0);
   private final Object backoffMonitor = new Object();
 
@@ -168,6 +179,7 @@ public final class Spine implements AutoCloseable {
   final Tally nacked;
   private final LongAdder backendErrors = new LongAdder();
   private final LongAdder ackErrors = new LongAdder();
+  private final LongAdder rejected = new LongAdder();
   private final AtomicInteger inFlight = new AtomicInteger();
   private final Map<String, LongAdder> handlerErrors = new ConcurrentHashMap<>();
   private final Map<String, LongAdder> enqueueFailures = new ConcurrentHashMap<>();
@@ -183,7 +195,10 @@ public final class Spine implements AutoCloseable {
     this.maxDepth = b.maxDepth;
     this.pollTimeout = b.pollTimeout;
     this.batchSize = b.batchSize;
-    this.maxPullFailures = b.maxPullFailures;
+    this.maxPullFailures =
+        b.maxPullFailures != null
+            ? b.maxPullFailures
+            : (backend instanceof Drainable ? DEFAULT_MAX_PULL_FAILURES : Integer.MAX_VALUE);
     this.drainTimeout = b.drainTimeout;
     this.ownsBackend = b.ownsBackend;
     this.concurrency = b.concurrency;
@@ -283,6 +298,9 @@ public final class Spine implements AutoCloseable {
    * from {@code run}. Returns at once.
    */
   public void stop() {
+    if (stopRequestedNanos == 0) {
+      stopRequestedNanos = System.nanoTime();
+    }
     stopRequested = true;
     synchronized (backoffMonitor) {
       backoffMonitor.notifyAll();
@@ -352,6 +370,7 @@ public final class Spine implements AutoCloseable {
         deadLettered.sum(),
         timedOut.sum(),
         nacked.sum(),
+        rejected.sum(),
         inFlight.get(),
         timings);
   }
@@ -369,7 +388,7 @@ public final class Spine implements AutoCloseable {
     }
     long last = (long) LAST_EVENT.getOpaque(this);
     Duration since = last == 0 ? null : Duration.ofNanos(System.nanoTime() - last);
-    return new SpineHealth(running.get(), backendHealth, lastError, since);
+    return new SpineHealth(running.get(), backendHealth, lastError, since, pullFailuresNow);
   }
 
   /** Where this Spine keeps the events it gave up on. */
@@ -409,6 +428,8 @@ public final class Spine implements AutoCloseable {
       throw new IllegalStateException("spine is already running");
     }
     stopRequested = false;
+    stopRequestedNanos = 0;
+    pullFailuresNow = 0;
     terminated = new CountDownLatch(1);
     for (Organ organ : organs) {
       try {
@@ -424,6 +445,8 @@ public final class Spine implements AutoCloseable {
         .addKeyValue("backend", backend)
         .addKeyValue("concurrency", concurrency)
         .addKeyValue("max_steps", maxSteps == Long.MAX_VALUE ? "off" : maxSteps)
+        .addKeyValue("max_pull_failures",
+            maxPullFailures == Integer.MAX_VALUE ? "off" : maxPullFailures)
         .log("spine started");
   }
 
@@ -467,8 +490,16 @@ public final class Spine implements AutoCloseable {
     final Spine spine = Spine.this;
     final ScheduledThreadPoolExecutor timer;
     final Watchdog watchdog = new Watchdog();
+    /** How often a wait for an async stage looks whether the Spine is stopping. */
+    final long stopCheckNanos = Math.min(TimeUnit.MILLISECONDS.toNanos(100),
+        Math.max(pollTimeout.toNanos(), TimeUnit.MILLISECONDS.toNanos(10)));
+    /** The drain timeout, for handlings that bound their own wait at a stop. */
+    final long drainNanos = drainTimeout.toNanos();
     private final ExecutorService workers;
     private ExecutorService continuations;
+    /** The backend, when it buffers settles and reports refusals later; else null. */
+    private final BufferedSettles buffered =
+        backend instanceof BufferedSettles b ? b : null;
     /**
      * Above concurrency 1: the loop waits on it while it holds more than {@link #lowWater}
      * events; completions notify it when the count falls to that mark or to zero.
@@ -500,7 +531,7 @@ public final class Spine implements AutoCloseable {
       timer.setRemoveOnCancelPolicy(true);
       long shortest = Long.MAX_VALUE;
       for (OrganRuntime runtime : runtimes) {
-        if (runtime.timeoutNanos > 0 && !runtime.async) {
+        if (runtime.timeoutNanos > 0) { // async too: its handleAsync call is watched
           shortest = Math.min(shortest, runtime.timeoutNanos);
         }
       }
@@ -518,8 +549,20 @@ public final class Spine implements AutoCloseable {
       return stopRequested || fatal.get() != null;
     }
 
+    /**
+     * While stopping: when a handling that bounds its own wait must give up, the drain
+     * timeout after the stop was asked for (or after {@code now}, for a stop by interrupt).
+     */
+    long drainDeadline(long now) {
+      long since = stopRequestedNanos;
+      return (since == 0 ? now : since) + drainNanos;
+    }
+
     void fail(Throwable t) {
       if (fatal.compareAndSet(null, t)) {
+        if (stopRequestedNanos == 0) {
+          stopRequestedNanos = System.nanoTime();
+        }
         stopRequested = true;
       }
     }
@@ -543,8 +586,20 @@ public final class Spine implements AutoCloseable {
         }
         continuations.execute(step);
       } catch (RejectedExecutionException e) {
-        task.abandon();
+        rejected(task, e);
       }
+    }
+
+    /** An executor refused a task's next step: its event goes back, counted and logged. */
+    void rejected(EventTask task, RejectedExecutionException e) {
+      rejected.increment();
+      log.atWarn()
+          .addKeyValue("event_id", task.event().id())
+          .addKeyValue("event_type", task.event().eventType())
+          .addKeyValue("error", e.toString())
+          .log("executor refused the handling's next step (shut down by a close() that"
+              + " outlived the drain timeout); the event is given back");
+      task.abandon();
     }
 
     /** The next dispatch sequence number; the loop thread's alone. */
@@ -675,9 +730,13 @@ public final class Spine implements AutoCloseable {
       Drainable drainable = backend instanceof Drainable d ? d : null;
       long steps = 0;
       int pullFailures = 0;
+      long failingSince = 0;
       long backoff = BACKOFF_START_NANOS;
       try {
         while (!stopping()) {
+          if (buffered != null) {
+            settleRefusals(); // found by the last pull or a commit since
+          }
           if (steps >= maxSteps) {
             awaitIdle(drainTimeout);
             if (stopping() || (drainable != null && drainable.isDrained())) {
@@ -706,16 +765,17 @@ public final class Spine implements AutoCloseable {
                 break; // drained
               }
             }
-            pullFailures = 0;
-            backoff = BACKOFF_START_NANOS;
+            if (pullFailures != 0) { // the only write on this path is after an outage
+              pullsAnswerAgain(pullFailures, failingSince);
+              pullFailures = 0;
+              backoff = BACKOFF_START_NANOS;
+            }
           } catch (RuntimeException e) {
-            backendErrors.increment();
-            lastError = "pull failed: " + e;
+            if (pullFailures == 0) {
+              failingSince = System.nanoTime();
+            }
             pullFailures++;
-            log.atWarn()
-                .addKeyValue("error", e.toString())
-                .addKeyValue("consecutive_failures", pullFailures)
-                .log("backend pull failed");
+            pullFailed(e, pullFailures);
             if (pullFailures >= maxPullFailures) {
               throw new BackendUnavailableException(pullFailures, e);
             }
@@ -951,9 +1011,48 @@ public final class Spine implements AutoCloseable {
       }
     }
 
+    /**
+     * Applies, for each settle the backend refused after its commit returned, the emit-failure
+     * policy of the event it belonged to, as if its commit had thrown; never another event's.
+     * Its handling is over, so it runs as a task of its own: counted in flight, waited for at
+     * concurrency 1 when it goes on a retry, given back at a stop. A refused ack (nothing
+     * emitted) is an ack error: the event stays pending and is delivered again.
+     */
+    private void settleRefusals() throws InterruptedException {
+      List<BufferedSettles.RefusedSettle> refused = buffered.takeRefusedSettles();
+      for (BufferedSettles.RefusedSettle r : refused) {
+        if (r.emitted().isEmpty()) {
+          ackRefused(r.delivery(), r.error());
+          continue;
+        }
+        processed.add(-1); // counted when the commit was buffered; again when it settles
+        emitted.add(-r.emitted().size());
+        EventTask task = EventTask.refused(this, r, nextSequence());
+        if (serial) {
+          inFlight.lazySet(1);
+          task.settleRefused(r.error());
+          if (task.detached) {
+            awaitDetached(task);
+          }
+          inFlight.lazySet(0);
+        } else {
+          outstanding.incrementAndGet();
+          inFlight.incrementAndGet();
+          task.settleRefused(r.error());
+        }
+      }
+    }
+
     private void shutDown() {
       for (EventTask task : waiting) {
         task.cancelWaiting(); // a retry not yet due gives its event back
+      }
+      if (buffered != null) {
+        try {
+          settleRefusals(); // stopping: retries give back, other outcomes apply
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
       }
       boolean idle;
       try {
@@ -977,6 +1076,34 @@ public final class Spine implements AutoCloseable {
           continuations.shutdown();
         }
       }
+    }
+
+    /**
+     * Counts a failed pull and reports the Spine not ready. Logs the first failures of an
+     * outage and then each time the count doubles: an outage of hours logs a few dozen lines,
+     * not one per backoff.
+     */
+    private void pullFailed(RuntimeException e, int failures) {
+      backendErrors.increment();
+      lastError = "pull failed: " + e;
+      pullFailuresNow = failures;
+      if (failures <= 3 || Integer.bitCount(failures) == 1) {
+        log.atWarn()
+            .addKeyValue("error", e.toString())
+            .addKeyValue("consecutive_failures", failures)
+            .addKeyValue("max_pull_failures",
+                maxPullFailures == Integer.MAX_VALUE ? "off" : maxPullFailures)
+            .log("backend pull failed; retrying with backoff (not ready meanwhile)");
+      }
+    }
+
+    private void pullsAnswerAgain(int failures, long failingSince) {
+      pullFailuresNow = 0;
+      log.atInfo()
+          .addKeyValue("failed_pulls", failures)
+          .addKeyValue("outage_ms",
+              TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - failingSince))
+          .log("backend answers again; resuming");
     }
 
     private void pause(long nanos) {
@@ -1006,16 +1133,21 @@ public final class Spine implements AutoCloseable {
   }
 
   void ackFailed(Delivery delivery, RuntimeException e) {
-    ackErrors.increment();
-    if (e instanceof BackendException || e instanceof IllegalStateException) {
-      log.atWarn()
-          .addKeyValue("event_id", delivery.event().id())
-          .addKeyValue("event_type", delivery.event().eventType())
-          .addKeyValue("error", e.toString())
-          .log("ack failed; the event may be delivered again");
-      return;
+    if (!(e instanceof BackendException || e instanceof IllegalStateException)) {
+      ackErrors.increment();
+      throw e; // a bug, not a backend's answer
     }
-    throw e;
+    ackRefused(delivery, e);
+  }
+
+  /** Counts and logs an ack the backend did not record; the event may come again. */
+  void ackRefused(Delivery delivery, RuntimeException e) {
+    ackErrors.increment();
+    log.atWarn()
+        .addKeyValue("event_id", delivery.event().id())
+        .addKeyValue("event_type", delivery.event().eventType())
+        .addKeyValue("error", e.toString())
+        .log("ack failed; the event may be delivered again");
   }
 
   void handlerFailed(String organ, Event event, Throwable t, int attempts) {
@@ -1087,25 +1219,59 @@ public final class Spine implements AutoCloseable {
   }
 
   void countEnqueueFailure(String eventType) {
-    enqueueFailures.computeIfAbsent(eventType, t -> new LongAdder()).increment();
+    typeCounter(enqueueFailures, eventType, null).increment();
   }
 
   void countUnhandled(Event event) {
-    LongAdder[] created = new LongAdder[1];
-    LongAdder count =
-        unhandled.computeIfAbsent(
-            event.eventType(),
-            t -> {
-              created[0] = new LongAdder();
-              return created[0];
-            });
+    LongAdder count = unhandled.get(event.eventType());
+    if (count == null) {
+      String[] created = new String[1];
+      count = typeCounter(unhandled, event.eventType(), created);
+      if (created[0] != null) {
+        log.atWarn()
+            .addKeyValue("event_id", event.id())
+            .addKeyValue("event_type", event.eventType())
+            .addKeyValue("counted_as", created[0])
+            .log("no organ listens to this event type; counted and acknowledged (logged once"
+                + " per type; past " + SpineStats.MAX_TYPES + " types, once for all others)");
+      }
+    }
     count.increment();
-    if (created[0] != null) {
-      log.atWarn()
-          .addKeyValue("event_id", event.id())
-          .addKeyValue("event_type", event.eventType())
-          .log("no organ listens to this event type; counted and acknowledged"
-              + " (logged once per type)");
+  }
+
+  /**
+   * The counter of a type: its own for the first {@link SpineStats#MAX_TYPES} types seen, the
+   * shared {@link SpineStats#OTHER_TYPES} one after, so the map stays bounded whatever types
+   * the input brings. New types are rare: their creation is serialized so the bound is exact.
+   *
+   * @param created if not null, gets the key of a counter this call created
+   */
+  private static LongAdder typeCounter(Map<String, LongAdder> counters, String type,
+      String[] created) {
+    LongAdder counter = counters.get(type);
+    if (counter != null) {
+      return counter;
+    }
+    if (counters.size() > SpineStats.MAX_TYPES) {
+      counter = counters.get(SpineStats.OTHER_TYPES);
+      if (counter != null) {
+        return counter; // full: no lock for the types past the bound
+      }
+    }
+    synchronized (counters) {
+      counter = counters.get(type);
+      if (counter == null) {
+        String key = counters.size() < SpineStats.MAX_TYPES ? type : SpineStats.OTHER_TYPES;
+        counter = counters.get(key);
+        if (counter == null) {
+          counter = new LongAdder();
+          counters.put(key, counter);
+          if (created != null) {
+            created[0] = key;
+          }
+        }
+      }
+      return counter;
     }
   }
 
@@ -1186,7 +1352,7 @@ public final class Spine implements AutoCloseable {
     private Long maxSteps;
     private Duration pollTimeout = DEFAULT_POLL_TIMEOUT;
     private int batchSize = DEFAULT_BATCH_SIZE;
-    private int maxPullFailures = DEFAULT_MAX_PULL_FAILURES;
+    private Integer maxPullFailures;
     private Duration drainTimeout = DEFAULT_DRAIN_TIMEOUT;
     private boolean ownsBackend;
     private int concurrency = 1;
@@ -1302,7 +1468,13 @@ public final class Spine implements AutoCloseable {
       return this;
     }
 
-    /** Failed pulls in a row before the Spine stops; default 10. */
+    /**
+     * Failed pulls in a row before the Spine stops with {@link BackendUnavailableException}.
+     * Default: {@value #DEFAULT_MAX_PULL_FAILURES} for a drainable backend (in memory), no
+     * bound for others (durable: an outage is ridden out, the Spine not ready meanwhile).
+     *
+     * @param maxPullFailures at least 1
+     */
     public Builder maxPullFailures(int maxPullFailures) {
       this.maxPullFailures = maxPullFailures;
       return this;
@@ -1343,7 +1515,7 @@ public final class Spine implements AutoCloseable {
       if (batchSize < 1) {
         problems.add("batchSize must be at least 1, got " + batchSize);
       }
-      if (maxPullFailures < 1) {
+      if (maxPullFailures != null && maxPullFailures < 1) {
         problems.add("maxPullFailures must be at least 1, got " + maxPullFailures);
       }
       if (drainTimeout == null || drainTimeout.isNegative()) {

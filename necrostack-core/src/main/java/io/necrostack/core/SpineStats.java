@@ -7,6 +7,10 @@ import java.util.Map;
 /**
  * A snapshot of a Spine's counters since it was built. Maps are unmodifiable.
  *
+ * <p>The maps keyed by event type ({@code enqueueFailures}, {@code unhandled}) hold at most
+ * {@value #MAX_TYPES} distinct types, the first seen; further types are counted together
+ * under {@value #OTHER_TYPES}, so input with ever new types cannot grow them without bound.
+ *
  * @param processed events pulled and settled (handled, or failed and settled by policy)
  * @param emitted events emitted by organs and accepted by the backend
  * @param handlerErrors failed handlings, per organ name
@@ -18,6 +22,8 @@ import java.util.Map;
  * @param deadLettered events stored as dead letters
  * @param timedOut handling attempts that exceeded their timeout
  * @param nacked events given back to the backend by the NACK outcome
+ * @param rejected steps of handlings an executor refused (shut down by a close() that outlived
+ *     the drain timeout); each such event was given back, unsettled, and logged
  * @param inFlight events being handled at the time of the snapshot
  * @param organs handling-time figures per organ name, in registration order
  */
@@ -33,8 +39,15 @@ public record SpineStats(
     long deadLettered,
     long timedOut,
     long nacked,
+    long rejected,
     int inFlight,
     Map<String, OrganStats> organs) {
+
+  /** The most distinct event types a per-type counter keeps apart. */
+  public static final int MAX_TYPES = 100;
+
+  /** The key under which a per-type counter counts the types past {@value #MAX_TYPES}. */
+  public static final String OTHER_TYPES = "other";
 
   /** Copies the maps. */
   public SpineStats {

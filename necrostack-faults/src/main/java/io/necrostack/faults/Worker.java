@@ -3,6 +3,7 @@ package io.necrostack.faults;
 import io.necrostack.core.Event;
 import io.necrostack.core.Organ;
 import io.necrostack.core.Spine;
+import io.necrostack.core.SpineHealth;
 import io.necrostack.core.SpineStats;
 import io.necrostack.redis.RedisBackend;
 import io.necrostack.redis.RedisBackendConfig;
@@ -39,7 +40,9 @@ import java.util.concurrent.locks.LockSupport;
  * {@code --concurrency}, {@code --work-ms} (simulated work per WORK event), {@code --halt-on}
  * (halt the JVM when handling WORK with that {@code i}: a poison that crashes its consumer),
  * {@code --startup-timeout-ms} (how long to wait for Redis at start), {@code
- * --max-pull-failures}.
+ * --max-pull-failures} (default: none, the Spine's default on Redis: an outage is ridden out),
+ * {@code --report-health true} (print {@code WORKER_HEALTH ready=...} each time the Spine's
+ * readiness changes, sampled every 100 ms).
  *
  * <p>Prints {@code WORKER_READY} once running and, on SIGTERM, stops gracefully and prints
  * {@code WORKER_STATS ...} with its counters and peak heap. Exit codes: 143 after SIGTERM (the JVM's status for it), 2 if
@@ -124,15 +127,17 @@ public final class Worker {
       record("D", e);
       return null;
     });
-    Spine spine = Spine.builder()
+    Spine.Builder builder = Spine.builder()
         .organs(work, done)
         .backend(backend)
         .ownsBackend(true)
         .concurrency((int) number("concurrency", 1))
         .batchSize((int) number("batch-size", Spine.DEFAULT_BATCH_SIZE))
-        .maxPullFailures((int) number("max-pull-failures", 600))
-        .drainTimeout(Duration.ofSeconds(10))
-        .build();
+        .drainTimeout(Duration.ofSeconds(10));
+    if (options.containsKey("max-pull-failures")) {
+      builder.maxPullFailures((int) number("max-pull-failures", 0));
+    }
+    Spine spine = builder.build();
     ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "heap-sampler");
       t.setDaemon(true);
@@ -143,6 +148,9 @@ public final class Worker {
     sampler.scheduleAtFixedRate(
         () -> peakHeapUsed.accumulateAndGet(memory.getHeapMemoryUsage().getUsed(), Math::max),
         0, 100, TimeUnit.MILLISECONDS);
+    if (Boolean.parseBoolean(options.getOrDefault("report-health", "false"))) {
+      sampler.scheduleAtFixedRate(() -> reportHealth(spine), 100, 100, TimeUnit.MILLISECONDS);
+    }
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       spine.close(); // SIGTERM: finish in-flight events, flush settles, close Redis
       printStats(spine.stats(), backend);
@@ -156,6 +164,22 @@ public final class Worker {
       System.err.println("WORKER_FAILED " + e);
       e.printStackTrace();
       return 2;
+    }
+  }
+
+  private Boolean lastReady; // the sampler's own
+
+  private void reportHealth(Spine spine) {
+    SpineHealth health = spine.health();
+    if (!health.running()) {
+      return; // starting or stopping: readiness of a running Spine is what is watched
+    }
+    boolean ready = health.ready();
+    if (lastReady == null || lastReady != ready) {
+      lastReady = ready;
+      System.out.println("WORKER_HEALTH ready=" + ready + " failing_pulls="
+          + health.failingPulls() + " at_ms=" + System.currentTimeMillis());
+      System.out.flush();
     }
   }
 
@@ -190,6 +214,8 @@ public final class Worker {
         + " processed=" + stats.processed()
         + " emitted=" + stats.emitted()
         + " handler_errors=" + stats.totalHandlerErrors()
+        + " pull_errors=" + stats.backendErrors()
+        + " refused_settles=" + m.refusedSettles()
         + " reclaimed=" + m.reclaimed()
         + " dead_lettered=" + m.deadLettered()
         + " fenced_commits=" + m.fencedCommits()

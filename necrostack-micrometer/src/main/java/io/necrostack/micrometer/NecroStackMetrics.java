@@ -45,6 +45,10 @@ import java.util.function.ToLongFunction;
  * {@link #bindTo} is called the observer records nothing. One instance binds to one registry
  * (publish to several through a {@code CompositeMeterRegistry}). Meter names are listed in
  * {@code docs/OBSERVABILITY.md} and as constants here. Thread-safe.
+ *
+ * <p>The {@value #TAG_EVENT_TYPE} tag takes the first {@link SpineStats#MAX_TYPES} distinct
+ * event types seen; later types are tagged {@value SpineStats#OTHER_TYPES}, as the Spine's
+ * per-type counters do, so events of ever new types cannot grow the registry without bound.
  */
 public final class NecroStackMetrics implements HandlingObserver, MeterBinder {
 
@@ -87,6 +91,8 @@ public final class NecroStackMetrics implements HandlingObserver, MeterBinder {
   // Building a meter id and looking it up per handling costs more than this map lookup.
   private final Map<TimerKey, Timer> timers = new ConcurrentHashMap<>();
   private final Map<TimerKey, Counter> emittedCounters = new ConcurrentHashMap<>();
+  /** The event types with a tag of their own: at most SpineStats.MAX_TYPES. */
+  private final Set<String> taggedTypes = ConcurrentHashMap.newKeySet();
 
   private NecroStackMetrics(Builder b) {
     this.percentileHistograms = b.percentileHistograms;
@@ -150,7 +156,22 @@ public final class NecroStackMetrics implements HandlingObserver, MeterBinder {
     if (r == null) {
       return Scope.NONE;
     }
-    return new HandlingScope(r, event.eventType(), organ, r.config().clock().monotonicTime());
+    return new HandlingScope(r, typeTag(event.eventType()), organ,
+        r.config().clock().monotonicTime());
+  }
+
+  /** The type's own tag for the first {@link SpineStats#MAX_TYPES} types, then "other". */
+  private String typeTag(String eventType) {
+    if (taggedTypes.contains(eventType)) {
+      return eventType;
+    }
+    synchronized (taggedTypes) { // a new type is rare: keep the bound exact
+      if (taggedTypes.contains(eventType) || taggedTypes.size() < SpineStats.MAX_TYPES
+          && taggedTypes.add(eventType)) {
+        return eventType;
+      }
+    }
+    return SpineStats.OTHER_TYPES;
   }
 
   /** Times one handling; the outcome is known only at its end. */
@@ -171,7 +192,7 @@ public final class NecroStackMetrics implements HandlingObserver, MeterBinder {
     public void success(List<Event> emitted) {
       record(SUCCESS);
       for (Event e : emitted) {
-        emittedCounter(registry, e.eventType(), organ).increment();
+        emittedCounter(registry, typeTag(e.eventType()), organ).increment();
       }
     }
 
@@ -230,6 +251,9 @@ public final class NecroStackMetrics implements HandlingObserver, MeterBinder {
         SpineStats::nacked);
     counter(r, s, "necrostack.events.unhandled", "Events of types no organ listens to",
         SpineStats::totalUnhandled);
+    counter(r, s, "necrostack.events.rejected",
+        "Handling steps an executor refused; their events were given back",
+        SpineStats::rejected);
     counter(r, s, "necrostack.events.enqueue.failures", "Emitted events the backend refused",
         st -> st.enqueueFailures().values().stream().mapToLong(Long::longValue).sum());
     counter(r, s, "necrostack.backend.pull.errors", "Failed pulls from the backend",

@@ -1,6 +1,8 @@
 package io.necrostack.redis;
 
 import io.lettuce.core.Consumer;
+import io.lettuce.core.Limit;
+import io.lettuce.core.Range;
 import io.lettuce.core.RedisBusyException;
 import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisException;
@@ -11,9 +13,11 @@ import io.lettuce.core.StreamMessage;
 import io.lettuce.core.XGroupCreateArgs;
 import io.lettuce.core.XReadArgs;
 import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.models.stream.PendingMessage;
 import io.necrostack.backend.Backend;
 import io.necrostack.backend.BackendException;
 import io.necrostack.backend.BackendHealth;
+import io.necrostack.backend.BufferedSettles;
 import io.necrostack.backend.DeadLetterStore;
 import io.necrostack.backend.DelayedRedelivery;
 import io.necrostack.backend.Delivery;
@@ -22,10 +26,14 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -69,11 +77,16 @@ import org.slf4j.LoggerFactory;
  * such script at the next pull, not waited for (at most two in flight; the next send, an
  * idle pull, {@link #flush()} or {@link #close()} awaits them), so a crash may lose settles
  * made since the last pull (those entries are delivered again, nothing of theirs written);
- * {@link #flush()} sends them now, {@link #tryCommit} commits now and says whether it did. {@link #ackAll} runs one {@code XACK}
- * now. {@link #nack} dead-letters the entry at once with the reason. {@link #retryLater}
- * schedules it for a later redelivery. {@link #release} does nothing: the entries stay pending
- * and are claimed again after the claim idle time. If Redis loses acknowledged writes (no
- * persistence, failover), these guarantees hold only for what it kept.
+ * {@link #flush()} sends them now, {@link #tryCommit} commits now and says whether it did.
+ * The failure of a buffered settle never surfaces in a later call ({@link BufferedSettles}):
+ * one that could not reach Redis stays queued, in order, and is sent again by the next pull
+ * (which fails while Redis stays unreachable) or flush; one Redis refused with an error reply
+ * is kept for {@link #takeRefusedSettles}, for the Spine to apply that event's emit-failure
+ * policy. {@link #ackAll} runs one {@code XACK} now. {@link #nack} dead-letters the entry at
+ * once with the reason. {@link #retryLater} schedules it for a later redelivery. {@link
+ * #release} does nothing: the entries stay pending and are claimed again after the claim idle
+ * time. If Redis loses acknowledged writes (no persistence, failover), these guarantees hold
+ * only for what it kept.
  *
  * <p><b>Housekeeping.</b> {@link #deadLetters()} lists, counts, replays and purges dead
  * letters; {@link #removeIdleConsumers} removes consumers with nothing pending; {@link
@@ -90,7 +103,8 @@ import org.slf4j.LoggerFactory;
  * <p>Not {@link io.necrostack.backend.Drainable}: a Redis stream is a service that other
  * processes write to; a Spine on it runs until stopped.
  */
-public final class RedisBackend implements Backend, DelayedRedelivery, DeadLetterStore {
+public final class RedisBackend
+    implements Backend, DelayedRedelivery, DeadLetterStore, BufferedSettles {
   /**
    * Metadata key of an event redelivered by {@link #nack(Delivery, String, Duration)}: the
    * deliveries it had before, added to the new entry's own count.
@@ -137,19 +151,58 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
   private final ReentrantLock settleLock = new ReentrantLock();
   private final List<String> settleArgs = new ArrayList<>();
   private final List<RedisDelivery> settleEntries = new ArrayList<>();
-  private final List<Integer> settleEventCounts = new ArrayList<>();
+  private final List<List<Event>> settleEmitted = new ArrayList<>();
   private long settleChars;
-  /** Settle scripts sent and not yet awaited, oldest first; at most MAX_SETTLES_IN_FLIGHT. */
+  /**
+   * Settle scripts not yet accounted for, oldest first: sent (at most MAX_SETTLES_IN_FLIGHT
+   * running at once), or waiting to be sent again after Redis was unreachable. One waiting
+   * to be sent again holds back the later ones, so settles keep their order.
+   */
   private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
   /**
    * Two, so the Spine hands a full buffer over and goes on while Redis still runs the one
    * before (with one, the end of every batch waited for the previous batch's settle).
    */
   private static final int MAX_SETTLES_IN_FLIGHT = 2;
+  /**
+   * Settles Redis refused, for {@link #takeRefusedSettles}; at most {@link #maxRefused()}
+   * (past it the oldest is dropped and logged: its entry stays pending, delivered again).
+   */
+  private final ArrayDeque<RefusedSettle> refused = new ArrayDeque<>();
+  private volatile boolean anyRefused;
+  /** Per entry id, the refusals of its settles so far; emptied as they settle. */
+  private final Map<String, Integer> refusals = new HashMap<>();
+  /** Why the oldest unsent settle could not be sent, for the pull or flush that gives up. */
+  private RuntimeException unsentBecause;
 
-  /** A settle script sent asynchronously, with what is needed to re-run and account for it. */
+  /**
+   * A settle script: sent (with its reply to come) or not (a null future: waiting to be sent
+   * again), with what is needed to re-run it and to account for or report each entry.
+   */
   private record InFlight(RedisFuture<List<Object>> future, String[] argv,
-      List<RedisDelivery> entries, List<Integer> counts) {}
+      List<RedisDelivery> entries, List<List<Event>> emitted, String lo, String hi) {
+
+    /** The same settle, to be sent again. */
+    InFlight unsent() {
+      return new InFlight(null, argv, entries, emitted, lo, hi);
+    }
+
+    /** Whether it must be sent (again) before anything after it: never sent, or it failed. */
+    boolean failed() {
+      return future == null
+          || future.isDone() && future.toCompletableFuture().isCompletedExceptionally();
+    }
+  }
+
+  /** How far a send goes for a settle that is not through. */
+  private enum SendMode {
+    /** From a commit or ack: never re-runs an older settle, never throws its failure. */
+    BUFFER,
+    /** From a pull: re-runs an unsent settle once; if Redis is still unreachable, throws. */
+    PULL,
+    /** From flush(): re-runs for up to the retry time, then throws. */
+    FLUSH
+  }
 
   private final LongAdder enqueued = new LongAdder();
   private final LongAdder pulled = new LongAdder();
@@ -158,6 +211,8 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
   private final LongAdder reclaimed = new LongAdder();
   private final LongAdder fencedCommits = new LongAdder();
   private final LongAdder lostEntries = new LongAdder();
+  private final LongAdder refusedSettles = new LongAdder();
+  private final LongAdder undecodableDelayed = new LongAdder();
 
   private RedisBackend(RedisBackendConfig config) {
     this.config = config;
@@ -309,9 +364,10 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
       checkOpen();
       // Send what was handled since the last pull, without waiting: Redis runs the settle
       // script while this client reads and the Spine handles the next batch. At most two
-      // settles are in flight; the next send, an idle pull or close() awaits them, and a
-      // failed one is retried then (fenced, so entries it did settle are skipped).
-      send(false);
+      // settles are in flight; the next send, an idle pull or close() awaits them. One that
+      // could not reach Redis is sent again here first (fenced, so entries it did settle are
+      // skipped); while Redis stays unreachable the pull fails, and the consumer backs off.
+      send(SendMode.PULL, false);
       int max = Math.min(maxEvents, config.batchSize());
       List<Delivery> out = new ArrayList<>(Math.min(max, 64));
       try {
@@ -341,7 +397,7 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
           readNew(max, deadline, out);
         } while (out.isEmpty() && System.nanoTime() - deadline < 0 && !closed);
         if (out.isEmpty()) {
-          flush(); // idle: account for (and if need be retry) the settle in flight now
+          send(SendMode.PULL, true); // idle: account for the settles in flight now
         }
       } catch (InterruptedException e) {
         throw e;
@@ -738,13 +794,13 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
     settleLock.lock();
     try {
       settleEntries.add(d);
-      settleEventCounts.add(emitted.size());
+      settleEmitted.add(emitted);
       settleArgs.add(d.deliveryId());
       settleArgs.add(Integer.toString(emitted.size()));
       settleChars += appendEvents(emitted, settleArgs);
       if (settleEntries.size() >= config.batchSize() || settleArgs.size() >= MAX_SETTLE_ARGS
           || settleChars >= MAX_SCRIPT_CHARS) {
-        sendLocked(false);
+        sendLocked(SendMode.BUFFER, false);
       }
     } finally {
       settleLock.unlock();
@@ -757,46 +813,89 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
    * acknowledged, atomically; an entry claimed meanwhile by another consumer gets nothing
    * written (counted in {@link RedisBackendMetrics#fencedCommits()}). {@link #ackAll}, {@link
    * #tryCommit}, {@link #close()} and a pull that finds nothing new flush first; a pull that
-   * has work, and a settle that fills the buffer, send without waiting.
+   * has work, and a settle that fills the buffer, send without waiting. A settle Redis
+   * refuses (an error reply) is not thrown: it is kept for {@link #takeRefusedSettles}.
    *
-   * @throws BackendException if Redis stayed unreachable for the retry time; the buffered
-   *     entries then stay pending and are delivered again, and nothing of theirs was written
+   * @throws BackendException if Redis stayed unreachable for the retry time; the settles not
+   *     sent then stay buffered (sent again, fenced, by the next pull or flush; lost at a
+   *     crash, when their entries are delivered again), and nothing of theirs was written
    */
   public void flush() {
-    send(true);
+    send(SendMode.FLUSH, true);
   }
 
-  /** Sends the buffered settles, waiting for every settle in flight if {@code wait}. */
-  private void send(boolean wait) {
+  /** Sends the buffered settles; with {@code waitAll}, accounts for every one in flight. */
+  private void send(SendMode mode, boolean waitAll) {
     settleLock.lock();
     try {
-      sendLocked(wait);
+      sendLocked(mode, waitAll);
     } finally {
       settleLock.unlock();
     }
   }
 
   /**
-   * Sends the buffered settles, then awaits every settle script in flight if {@code wait}.
-   * At most {@value #MAX_SETTLES_IN_FLIGHT} scripts are in flight (the oldest is awaited
+   * Accounts for the settles at the head of the queue (as far as {@code mode} goes), then
+   * sends the buffered ones: at once, without waiting, unless one before them is not through,
+   * in which case they queue behind it, so settles and the events they write keep their
+   * order. At most {@value #MAX_SETTLES_IN_FLIGHT} scripts run at once (the oldest is awaited
    * before another is sent), so memory stays bounded; they run in order on one connection.
    */
-  private void sendLocked(boolean wait) {
-    // Finished scripts are accounted for now (no wait), and one that failed or was never
-    // sent is retried before the next is sent, so settles, and the events they write, stay
-    // in order; one still running is ahead of the next on the same connection anyway.
-    InFlight oldest;
-    while ((oldest = inFlight.peek()) != null
-        && (oldest.future() == null || oldest.future().isDone()
-            || (inFlight.size() >= MAX_SETTLES_IN_FLIGHT && !settleEntries.isEmpty()))) {
-      awaitOldestLocked();
+  private void sendLocked(SendMode mode, boolean waitAll) {
+    settleHeadsLocked(mode, false);
+    if (!settleEntries.isEmpty()) {
+      InFlight next = takeBufferLocked();
+      if (anyFailedLocked()) {
+        inFlight.add(next); // behind a settle Redis has not had yet: sent after it
+      } else {
+        inFlight.add(sendAsync(next));
+      }
     }
-    if (settleEntries.isEmpty()) {
-      if (wait) {
-        awaitInFlightLocked();
+    if (waitAll) {
+      settleHeadsLocked(mode, true);
+    }
+  }
+
+  /**
+   * Settles the head of the queue while it is done, or while it must make room ({@code
+   * all}: until the queue is empty). A head that could not reach Redis is run again as far as
+   * {@code mode} allows; if Redis is still unreachable, a pull or flush throws and a buffering
+   * commit leaves it queued (never throwing an older settle's failure into it).
+   */
+  private void settleHeadsLocked(SendMode mode, boolean all) {
+    InFlight head;
+    while ((head = inFlight.peek()) != null) {
+      if (head.failed()) {
+        if (mode == SendMode.BUFFER) {
+          return;
+        }
+        if (!rerunHeadLocked(mode == SendMode.FLUSH)) {
+          throw failure("cannot settle " + head.entries().size() + " entries (they stay"
+              + " buffered and are sent again, fenced, by the next pull or flush)",
+              unsentBecause);
+        }
+        continue;
+      }
+      boolean windowFull = inFlight.size() >= MAX_SETTLES_IN_FLIGHT && !settleEntries.isEmpty();
+      if (all || windowFull || head.future().isDone()) {
+        awaitHeadLocked();
+        continue;
       }
       return;
     }
+  }
+
+  private boolean anyFailedLocked() {
+    for (InFlight f : inFlight) {
+      if (f.failed()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The buffer as one settle script, not yet sent; empties the buffer. */
+  private InFlight takeBufferLocked() {
     List<String> args = new ArrayList<>(5 + settleArgs.size());
     args.add(config.group());
     args.add(config.consumer());
@@ -814,83 +913,103 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
     args.add(lo);
     args.add(hi);
     args.addAll(settleArgs);
-    String[] argv = toArray(args);
-    List<RedisDelivery> entries = new ArrayList<>(settleEntries);
-    List<Integer> counts = new ArrayList<>(settleEventCounts);
+    InFlight settle = new InFlight(null, toArray(args), new ArrayList<>(settleEntries),
+        new ArrayList<>(settleEmitted), lo, hi);
     settleEntries.clear();
-    settleEventCounts.clear();
+    settleEmitted.clear();
     settleArgs.clear();
     settleChars = 0;
-    RedisFuture<List<Object>> future;
+    return settle;
+  }
+
+  /** Sends a settle script without waiting; unsent (null future) if Lettuce refused it. */
+  private InFlight sendAsync(InFlight settle) {
     try {
-      future = redis.commands().async().evalsha(redis.sha(Scripts.SETTLE_MANY),
-          ScriptOutputType.MULTI, streamKey, argv);
+      return new InFlight(redis.commands().async().evalsha(redis.sha(Scripts.SETTLE_MANY),
+          ScriptOutputType.MULTI, streamKey, settle.argv()), settle.argv(), settle.entries(),
+          settle.emitted(), settle.lo(), settle.hi());
     } catch (RuntimeException e) {
-      future = null; // not sent: the synchronous path below retries
-    }
-    inFlight.add(new InFlight(future, argv, entries, counts));
-    if (wait) {
-      awaitInFlightLocked();
+      unsentBecause = e;
+      return settle; // not sent: run again by the next pull or flush
     }
   }
 
   /**
-   * Accounts for the settle script in flight. If it failed in any way (disconnected, timed
-   * out, NOSCRIPT after a restart), it is run again synchronously with retries: that is safe
+   * Waits for the reply of the settle at the head. If it failed in any way (disconnected,
+   * timed out, NOSCRIPT after a restart), it stays at the head, to be run again: that is safe
    * because every settle in it is fenced, so entries it did settle are skipped the second time.
    */
-  @SuppressWarnings("unchecked")
-  private void awaitInFlightLocked() {
-    while (!inFlight.isEmpty()) {
-      awaitOldestLocked();
-    }
-  }
-
-  /** Accounts for the oldest settle script in flight, waiting for it if need be. */
-  @SuppressWarnings("unchecked")
-  private void awaitOldestLocked() {
-    InFlight f = inFlight.poll();
-    if (f == null) {
+  private void awaitHeadLocked() {
+    InFlight f = inFlight.peek();
+    List<Object> results;
+    try {
+      results = f.future().get(config.commandTimeout().toMillis() + 1000,
+          TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      inFlight.poll();
+      log.atWarn().addKeyValue("entries", f.entries().size())
+          .log("interrupted while settling; those entries may be delivered again");
+      return;
+    } catch (ExecutionException | TimeoutException e) {
+      log.atDebug().addKeyValue("error", e.toString()).log("async settle failed; will re-run");
+      if (e.getCause() != null && isNoScript(e.getCause())) {
+        redis.forget(Scripts.SETTLE_MANY);
+      }
+      unsentBecause = e.getCause() instanceof RuntimeException re ? re
+          : new BackendException("settle failed: " + e);
+      inFlight.poll();
+      inFlight.addFirst(f.unsent());
       return;
     }
-    List<Object> results = null;
-    if (f.future() != null) {
-      try {
-        results = f.future().get(config.commandTimeout().toMillis() + 1000,
-            TimeUnit.MILLISECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        log.atWarn().addKeyValue("entries", f.entries().size())
-            .log("interrupted while settling; those entries may be delivered again");
-        return;
-      } catch (ExecutionException | TimeoutException e) {
-        log.atDebug().addKeyValue("error", e.toString()).log("async settle failed; retrying");
-        if (e.getCause() != null && isNoScript(e.getCause())) {
-          redis.forget(Scripts.SETTLE_MANY);
-        }
+    inFlight.poll();
+    account(f, results);
+  }
+
+  /**
+   * Runs the head settle again, synchronously: once, or retrying for the retry time. True if
+   * it is through (settled, refused by Redis, or moot after NOGROUP), false if Redis is still
+   * unreachable (it stays at the head).
+   */
+  private boolean rerunHeadLocked(boolean persist) {
+    InFlight f = inFlight.peek();
+    List<Object> results;
+    try {
+      Supplier<List<Object>> settle = () -> redis.eval(Scripts.SETTLE_MANY,
+          ScriptOutputType.MULTI, streamKey, f.argv());
+      results = persist ? retrying(settle) : settle.get();
+    } catch (RuntimeException e) {
+      if (isNoGroup(e)) {
+        inFlight.poll();
+        recreateGroup(); // the pending list went with the group: nothing of ours to settle
+        fencedCommits.add(f.entries().size());
+        forgetRefusals(f);
+        return true;
       }
-    }
-    if (results == null) {
-      try {
-        results = retrying(() -> redis.<List<Object>>eval(Scripts.SETTLE_MANY,
-            ScriptOutputType.MULTI, streamKey, f.argv()));
-      } catch (RuntimeException e) {
-        if (isNoGroup(e)) {
-          recreateGroup(); // the pending list went with the group: nothing of ours to settle
-          fencedCommits.add(f.entries().size());
-          return;
-        }
-        throw failure("cannot settle " + f.entries().size()
-            + " entries (they stay pending and will be delivered again)", e);
+      if (isRefusal(e)) {
+        inFlight.poll();
+        refuse(f, e);
+        return true;
       }
+      unsentBecause = e;
+      return false;
     }
+    inFlight.poll();
+    account(f, results);
+    return true;
+  }
+
+  private void account(InFlight f, List<Object> results) {
     for (int i = 0; i < f.entries().size(); i++) {
+      RedisDelivery d = f.entries().get(i);
+      if (!refusals.isEmpty()) {
+        refusals.remove(d.deliveryId());
+      }
       if (((Number) results.get(i)).longValue() == 1) {
         acked.increment();
-        enqueued.add(f.counts().get(i));
+        enqueued.add(f.emitted().get(i).size());
       } else {
         fencedCommits.increment();
-        RedisDelivery d = f.entries().get(i);
         log.atWarn()
             .addKeyValue("entry_id", d.deliveryId())
             .addKeyValue("event_id", d.event().id())
@@ -900,6 +1019,162 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
                 + " another after the claim idle time, or settled by an attempt whose reply"
                 + " was lost); nothing was written for it");
       }
+    }
+  }
+
+  private void forgetRefusals(InFlight f) {
+    if (!refusals.isEmpty()) {
+      for (RedisDelivery d : f.entries()) {
+        refusals.remove(d.deliveryId());
+      }
+    }
+  }
+
+  /**
+   * A server error reply to a settle: Redis answered and would not run it (out of memory, a
+   * key of the wrong type). Not a refusal: replies that pass (loading, busy, a failover).
+   */
+  static boolean isRefusal(RuntimeException e) {
+    if (!(e instanceof RedisCommandExecutionException) || e instanceof RedisLoadingException) {
+      return false;
+    }
+    String m = e.getMessage() == null ? "" : e.getMessage();
+    for (String passing : List.of("LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN", "CLUSTERDOWN",
+        "READONLY", "NOSCRIPT")) {
+      if (m.startsWith(passing)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Keeps a refused settle for {@link #takeRefusedSettles}, entry by entry, for the entries
+   * still pending for this consumer (one claimed by another meanwhile is not ours to report).
+   * Redis refuses a script as a whole, at its first refused write, before anything is written
+   * (out of memory is checked only before a script's first write). The acks in it write no
+   * event and would not be refused on their own: they are sent again alone, so a refusal
+   * reaches only the commits whose events could not be written.
+   */
+  private void refuse(InFlight f, RuntimeException e) {
+    List<Integer> acks = new ArrayList<>();
+    for (int i = 0; i < f.entries().size(); i++) {
+      if (f.emitted().get(i).isEmpty()) {
+        acks.add(i);
+      }
+    }
+    boolean acksSettled = false;
+    if (!acks.isEmpty() && acks.size() < f.entries().size()) {
+      InFlight ackOnly = acksOnly(f, acks);
+      try {
+        account(ackOnly, redis.eval(Scripts.SETTLE_MANY, ScriptOutputType.MULTI, streamKey,
+            ackOnly.argv()));
+        acksSettled = true;
+      } catch (RuntimeException again) {
+        // reported with the commits below: each stays pending
+      }
+    }
+    Set<String> pending = pendingAmong(f);
+    BackendException error = failure("Redis refused to settle " + f.entries().size()
+        + " entries", e);
+    int reported = 0;
+    for (int i = 0; i < f.entries().size(); i++) {
+      RedisDelivery d = f.entries().get(i);
+      if (acksSettled && f.emitted().get(i).isEmpty()) {
+        continue;
+      }
+      if (pending != null && !pending.contains(d.deliveryId())) {
+        fencedCommits.increment();
+        refusals.remove(d.deliveryId());
+        continue;
+      }
+      int attempt = refusals.merge(d.deliveryId(), 1, Integer::sum);
+      refused.add(new RefusedSettle(d, f.emitted().get(i), error, attempt));
+      refusedSettles.increment();
+      reported++;
+      if (refused.size() > maxRefused()) {
+        RefusedSettle dropped = refused.poll();
+        refusals.remove(dropped.delivery().deliveryId());
+        log.atWarn()
+            .addKeyValue("entry_id", dropped.delivery().deliveryId())
+            .log("refused settle not taken in time, dropped; its entry stays pending and is"
+                + " delivered again");
+      }
+    }
+    anyRefused = !refused.isEmpty();
+    log.atWarn()
+        .addKeyValue("entries", reported)
+        .addKeyValue("error", RedisConnections.describe(e))
+        .log("Redis refused a settle; nothing of it was written, each entry stays pending and"
+            + " its consumer's policy decides");
+  }
+
+  /** The acks (entries without events) of a settle, as a settle script of their own. */
+  private InFlight acksOnly(InFlight f, List<Integer> acks) {
+    List<RedisDelivery> entries = new ArrayList<>(acks.size());
+    List<String> ids = new ArrayList<>(acks.size() * 2);
+    String lo = null;
+    String hi = null;
+    for (int i : acks) {
+      RedisDelivery d = f.entries().get(i);
+      entries.add(d);
+      ids.add(d.deliveryId());
+      ids.add("0");
+      if (lo == null || compareIds(d.deliveryId(), lo) < 0) {
+        lo = d.deliveryId();
+      }
+      if (hi == null || compareIds(d.deliveryId(), hi) > 0) {
+        hi = d.deliveryId();
+      }
+    }
+    List<String> args = new ArrayList<>(List.of(config.group(), config.consumer(), maxLen, lo,
+        hi));
+    args.addAll(ids);
+    return new InFlight(null, toArray(args), entries,
+        Collections.nCopies(entries.size(), List.of()), lo, hi);
+  }
+
+  /** The ids of the settle's entries still pending for this consumer, or null if unknown. */
+  private Set<String> pendingAmong(InFlight f) {
+    int limit = f.entries().size() * 2 + 16;
+    try {
+      Set<String> ids = new HashSet<>();
+      for (PendingMessage p : redis.sync().xpending(config.stream(), consumer,
+          Range.create(f.lo(), f.hi()), Limit.from(limit))) {
+        ids.add(p.getId());
+      }
+      return ids.size() < limit ? ids : null; // a full page may not hold them all
+    } catch (RuntimeException e) {
+      return null;
+    }
+  }
+
+  private int maxRefused() {
+    return 4 * config.batchSize();
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>With {@link RedisBackendConfig#batchSettles()}, a settle that Redis refused with an
+   * error reply (out of memory, say) when it was sent at a pull or flush. Its entries stay
+   * pending: a settle is refused before anything of it is written (the script's first write
+   * is the first refused). Settles that could not reach Redis are not refused: they stay
+   * buffered and are sent again. Refusals not taken are kept up to four batches.
+   */
+  @Override
+  public List<RefusedSettle> takeRefusedSettles() {
+    if (!anyRefused) {
+      return List.of();
+    }
+    settleLock.lock();
+    try {
+      List<RefusedSettle> taken = new ArrayList<>(refused);
+      refused.clear();
+      anyRefused = false;
+      return taken;
+    } finally {
+      settleLock.unlock();
     }
   }
 
@@ -1055,12 +1330,22 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
     return false;
   }
 
+  @SuppressWarnings("unchecked")
   private void moveDueDelayed(int max) {
-    long moved = redis.<Long>eval(Scripts.MOVE_DUE, ScriptOutputType.INTEGER, streamAndDelayed,
+    List<Object> reply = redis.eval(Scripts.MOVE_DUE, ScriptOutputType.MULTI, streamAndDelayed,
         maxLen, Integer.toString(max));
+    long moved = ((Number) reply.get(0)).longValue();
     if (moved > 0) {
       enqueued.add(moved);
       log.atDebug().addKeyValue("moved", moved).log("delayed entries due: back in the stream");
+    }
+    for (Object prefix : (List<Object>) reply.get(1)) {
+      // Someone else wrote into the delayed set: nothing to redeliver, but never silently.
+      undecodableDelayed.increment();
+      log.atWarn()
+          .addKeyValue("delayed_key", config.delayedKey())
+          .addKeyValue("member_prefix", prefix)
+          .log("undecodable member of the delayed set removed; it was not an event");
     }
   }
 
@@ -1125,6 +1410,8 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
     details.put("reconnections", m.reconnections());
     details.put("fenced_commits", m.fencedCommits());
     details.put("lost_entries", m.lostEntries());
+    details.put("undecodable_delayed", m.undecodableDelayed());
+    details.put("refused_settles", m.refusedSettles());
     if (closed) {
       return BackendHealth.down("redis: closed", details);
     }
@@ -1169,7 +1456,7 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
   public RedisBackendMetrics metrics() {
     return new RedisBackendMetrics(enqueued.sum(), pulled.sum(), acked.sum(),
         deadLettered.sum(), reclaimed.sum(), redis.reconnections(), fencedCommits.sum(),
-        lostEntries.sum());
+        lostEntries.sum(), undecodableDelayed.sum(), refusedSettles.sum());
   }
 
   @SuppressWarnings("unchecked")
@@ -1215,6 +1502,11 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
     } catch (RuntimeException e) {
       log.atWarn().addKeyValue("error", e.getMessage())
           .log("buffered settles lost at close; their entries will be delivered again");
+    }
+    if (anyRefused) {
+      log.atWarn().addKeyValue("entries", takeRefusedSettles().size())
+          .log("settles refused by Redis and not taken at close; their entries stay pending"
+              + " and will be delivered again");
     }
     closed = true;
     redis.close();

@@ -14,6 +14,11 @@ package io.necrostack.redis;
  * @param fencedCommits commits refused because the entry was no longer pending for this
  *     consumer (claimed by another); their emitted events were not written
  * @param lostEntries pending entries found deleted or trimmed from the stream
+ * @param undecodableDelayed members of the delayed set that were not a delayed event (written
+ *     there by someone else): removed, each logged with its first 200 bytes
+ * @param refusedSettles buffered settles Redis refused with an error reply (out of memory),
+ *     entry by entry: nothing written, the entry still pending, reported to the consumer
+ *     ({@link RedisBackend#takeRefusedSettles()}) for its emit-failure policy
  */
 public record RedisBackendMetrics(
     long enqueued,
@@ -23,4 +28,6 @@ public record RedisBackendMetrics(
     long reclaimed,
     long reconnections,
     long fencedCommits,
-    long lostEntries) {}
+    long lostEntries,
+    long undecodableDelayed,
+    long refusedSettles) {}

@@ -248,7 +248,9 @@ final class Scripts {
    * Moves due delayed entries back into the stream: KEYS[1] stream, KEYS[2] delayed sorted
    * set; ARGV[1] maxlen, ARGV[2] most to move. Each due member becomes a new entry with its
    * fields, and leaves the set, in one atomic run (so two consumers never both move it).
-   * Returns how many were moved.
+   * Returns {how many were moved, {the first 200 bytes of each member that did not decode}}:
+   * those leave the set too (they would be due again forever), and the caller logs and counts
+   * them.
    */
   static final String MOVE_DUE =
       """
@@ -257,6 +259,7 @@ final class Scripts {
       local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0,
           tonumber(ARGV[2]))
       local moved = 0
+      local undecodable = {}
       for _, m in ipairs(due) do
         local ok, d = pcall(cjson.decode, m)
         if ok and type(d) == 'table' and type(d.fields) == 'table' then
@@ -271,9 +274,11 @@ final class Scripts {
           end
           redis.call(unpack(args))
           moved = moved + 1
+        else
+          undecodable[#undecodable + 1] = string.sub(m, 1, 200)
         end
         redis.call('ZREM', KEYS[2], m)
       end
-      return moved
+      return {moved, undecodable}
       """;
 }

@@ -6,8 +6,10 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.necrostack.backend.Backend;
+import io.necrostack.backend.DeadLetterStore;
 import io.necrostack.backend.DelayedRedelivery;
 import io.necrostack.backend.Delivery;
+import io.necrostack.core.DeadLetters;
 import io.necrostack.core.Event;
 import io.necrostack.core.Organ;
 import io.necrostack.core.Spine;
@@ -213,6 +215,33 @@ public abstract class BackendConformanceTest {
     assertThat(again.event().id()).isEqualTo(sent.id());
     assertThat(again.deliveryCount()).isEqualTo(first.deliveryCount() + 1);
     backend.ack(again);
+  }
+
+  @Test
+  void anEventNackedAgainAndAgainEndsInTheDeadLettersAndDoesNotStarveTheQueue()
+      throws Exception {
+    assumeTrue(backend instanceof DeadLetterStore, "backend keeps no dead letters");
+    Event poison = Event.of("POISON");
+    Event next = Event.of("NEXT");
+    backend.enqueueAll(List.of(poison, next));
+    Delivery nextDelivery = null;
+    for (int nacks = 0; nextDelivery == null && nacks < 100; ) {
+      List<Delivery> got = pullAtLeast(backend, 1);
+      assertThat(got).as("something to deliver").isNotEmpty();
+      if (got.get(0).event().id().equals(next.id())) {
+        nextDelivery = got.get(0);
+      } else {
+        backend.nack(got.get(0), "poison pill");
+        nacks++;
+      }
+    }
+
+    assertThat(nextDelivery).as("the event behind the poison is delivered").isNotNull();
+    backend.ack(nextDelivery);
+    DeadLetters letters = ((DeadLetterStore) backend).deadLetters();
+    await().atMost(PATIENCE).until(() -> letters.list().stream()
+        .anyMatch(l -> l.event().id().equals(poison.id())));
+    assertThat(backend.pull(1, Duration.ofMillis(300))).as("not redelivered").isEmpty();
   }
 
   @Test
