@@ -110,6 +110,7 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
   private final String[] streamAndDlq;
   private final String[] streamAndDelayed;
   private final String maxLen;
+  private final String deadLetterMaxLen;
   private final Consumer<String> consumer;
   private final ReentrantLock readLock = new ReentrantLock();
   private volatile boolean closed;
@@ -166,6 +167,7 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
     this.streamAndDlq = new String[] {config.stream(), config.deadLetterStream()};
     this.streamAndDelayed = new String[] {config.stream(), config.delayedKey()};
     this.maxLen = Long.toString(config.maxLength());
+    this.deadLetterMaxLen = Long.toString(config.deadLetterMaxLength());
     this.consumer = Consumer.from(config.group(), config.consumer());
     this.nextClaimNanos = System.nanoTime() + config.claimInterval().toNanos();
     try {
@@ -914,6 +916,7 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
     args.add(config.group());
     args.add(config.consumer());
     args.add(id);
+    args.add(deadLetterMaxLen);
     String json = fields.get(WireFormat.EVENT);
     add(args, WireFormat.ORIGINAL_ID, id);
     add(args, WireFormat.EVENT, json == null ? "" : json);

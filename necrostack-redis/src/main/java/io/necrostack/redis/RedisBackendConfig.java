@@ -30,6 +30,12 @@ public final class RedisBackendConfig {
   /** Default most entries read by one {@code XREADGROUP} or claimed by one claim round. */
   public static final int DEFAULT_BATCH_SIZE = 256;
 
+  /**
+   * The largest batch size: every script that settles or writes a batch then passes a bounded
+   * number of values to each Redis call (Lua's {@code unpack} takes at most about 8,000).
+   */
+  public static final int MAX_BATCH_SIZE = 4_096;
+
   /** Default longest {@code BLOCK} of one read; shorter when a pull asks for less. */
   public static final Duration DEFAULT_BLOCK_TIME = Duration.ofSeconds(1);
 
@@ -45,7 +51,7 @@ public final class RedisBackendConfig {
   /** Default number of deliveries after which an entry is dead-lettered instead. */
   public static final int DEFAULT_MAX_DELIVERIES = 3;
 
-  /** Stream length bound meaning "never trim". */
+  /** Stream length bound meaning "never trim"; also the default of the dead-letter stream. */
   public static final long NO_TRIMMING = 0;
 
   /** Default time acks and commits keep retrying while Redis is unreachable. */
@@ -71,6 +77,7 @@ public final class RedisBackendConfig {
   private final String delayedKey;
   private final Duration delayedPollInterval;
   private final long maxLength;
+  private final long deadLetterMaxLength;
   private final int requestQueueSize;
   private final Duration retryTime;
   private final boolean batchSettles;
@@ -93,6 +100,7 @@ public final class RedisBackendConfig {
     this.delayedKey = b.delayedKey != null ? b.delayedKey : b.stream + ":delayed";
     this.delayedPollInterval = b.delayedPollInterval;
     this.maxLength = b.maxLength;
+    this.deadLetterMaxLength = b.deadLetterMaxLength;
     this.requestQueueSize = b.requestQueueSize;
     this.retryTime = b.retryTime;
     this.batchSettles = b.batchSettles;
@@ -142,7 +150,7 @@ public final class RedisBackendConfig {
     return consumer;
   }
 
-  /** Most entries one read or one claim round takes, at least 1. */
+  /** Most entries one read or one claim round takes, 1 to {@value #MAX_BATCH_SIZE}. */
   public int batchSize() {
     return batchSize;
   }
@@ -204,6 +212,15 @@ public final class RedisBackendConfig {
    */
   public long maxLength() {
     return maxLength;
+  }
+
+  /**
+   * Bound on the dead-letter stream's length, in entries, applied exactly by each dead letter's
+   * {@code XADD ... MAXLEN}: past it the oldest dead letters are dropped. {@link #NO_TRIMMING}
+   * (0, the default) keeps every one.
+   */
+  public long deadLetterMaxLength() {
+    return deadLetterMaxLength;
   }
 
   /** Bound on commands queued by Lettuce per connection, in commands. */
@@ -275,6 +292,7 @@ public final class RedisBackendConfig {
         + ", delayedKey=" + delayedKey
         + ", delayedPollInterval=" + delayedPollInterval
         + ", maxLength=" + maxLength
+        + ", deadLetterMaxLength=" + deadLetterMaxLength
         + ", requestQueueSize=" + requestQueueSize
         + ", retryTime=" + retryTime
         + ", batchSettles=" + batchSettles
@@ -331,6 +349,7 @@ public final class RedisBackendConfig {
     private String delayedKey;
     private Duration delayedPollInterval = DEFAULT_DELAYED_POLL_INTERVAL;
     private long maxLength = NO_TRIMMING;
+    private long deadLetterMaxLength = NO_TRIMMING;
     private int requestQueueSize = DEFAULT_REQUEST_QUEUE_SIZE;
     private Duration retryTime = DEFAULT_RETRY_TIME;
     private boolean batchSettles = true;
@@ -364,7 +383,10 @@ public final class RedisBackendConfig {
       return this;
     }
 
-    /** Most entries per read or claim round; default {@value #DEFAULT_BATCH_SIZE}. */
+    /**
+     * Most entries per read or claim round; default {@value #DEFAULT_BATCH_SIZE}, at most
+     * {@value #MAX_BATCH_SIZE}.
+     */
     public Builder batchSize(int batchSize) {
       this.batchSize = batchSize;
       return this;
@@ -421,6 +443,12 @@ public final class RedisBackendConfig {
     /** Approximate stream length bound in entries; 0 (default) never trims. */
     public Builder maxLength(long maxLength) {
       this.maxLength = maxLength;
+      return this;
+    }
+
+    /** Bound on the dead-letter stream's length in entries; 0 (default) keeps every one. */
+    public Builder deadLetterMaxLength(long deadLetterMaxLength) {
+      this.deadLetterMaxLength = deadLetterMaxLength;
       return this;
     }
 
@@ -483,8 +511,8 @@ public final class RedisBackendConfig {
         checkName(problems, "delayedKey", delayedKey);
       }
       checkPositive(problems, "delayedPollInterval", delayedPollInterval);
-      if (batchSize < 1) {
-        problems.add("batchSize must be at least 1, got " + batchSize);
+      if (batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
+        problems.add("batchSize must be between 1 and " + MAX_BATCH_SIZE + ", got " + batchSize);
       }
       checkPositive(problems, "blockTime", blockTime);
       checkPositive(problems, "commandTimeout", commandTimeout);
@@ -504,6 +532,10 @@ public final class RedisBackendConfig {
       }
       if (maxLength < 0) {
         problems.add("maxLength must be 0 (no trimming) or positive, got " + maxLength);
+      }
+      if (deadLetterMaxLength < 0) {
+        problems.add("deadLetterMaxLength must be 0 (no trimming) or positive, got "
+            + deadLetterMaxLength);
       }
       if (requestQueueSize < 16) {
         problems.add("requestQueueSize must be at least 16, got " + requestQueueSize);

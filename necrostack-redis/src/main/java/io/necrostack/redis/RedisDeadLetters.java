@@ -3,6 +3,7 @@ package io.necrostack.redis;
 import io.lettuce.core.Limit;
 import io.lettuce.core.Range;
 import io.lettuce.core.StreamMessage;
+import io.lettuce.core.XAddArgs;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.necrostack.backend.Backend;
 import io.necrostack.backend.BackendException;
@@ -102,8 +103,12 @@ public final class RedisDeadLetters implements DeadLetters {
     fields.put(WireFormat.GROUP, config.group());
     fields.put(WireFormat.CONSUMER, config.consumer());
     WireFormat.metadataFields(WireFormat.fields(event)).forEach(fields::put);
+    XAddArgs args = new XAddArgs();
+    if (config.deadLetterMaxLength() > 0) {
+      args.maxlen(config.deadLetterMaxLength()); // exact: the cap is a promise to operators
+    }
     try {
-      redis.sync().xadd(config.deadLetterStream(), fields);
+      redis.sync().xadd(config.deadLetterStream(), args, fields);
     } catch (RuntimeException e) {
       throw failure("cannot add a dead letter", e);
     }

@@ -122,17 +122,20 @@ final class Scripts {
           results[#results + 1] = 0
         end
       end
-      if #acks > 0 then
-        redis.call('XACK', KEYS[1], ARGV[1], unpack(acks))
+      -- In chunks: unpack takes at most about 8,000 values, and a failure here, after the
+      -- XADDs above, would leave outputs written for entries still pending.
+      for a = 1, #acks, 1000 do
+        redis.call('XACK', KEYS[1], ARGV[1], unpack(acks, a, math.min(a + 999, #acks)))
       end
       return results
       """;
 
   /**
    * Dead-letters one entry: KEYS[1] stream, KEYS[2] dead-letter stream; ARGV[1] group,
-   * ARGV[2] consumer, ARGV[3] entry id, then the dead letter's field-value pairs. Only if the
-   * entry is still pending for this consumer (so two consumers never both dead-letter it):
-   * adds the dead letter and acknowledges the entry, returning 1; otherwise returns 0.
+   * ARGV[2] consumer, ARGV[3] entry id, ARGV[4] the dead-letter stream's MAXLEN (0: none),
+   * then the dead letter's field-value pairs (bounded: an event's fields and a few more). Only
+   * if the entry is still pending for this consumer (so two consumers never both dead-letter
+   * it): adds the dead letter and acknowledges the entry, returning 1; otherwise returns 0.
    */
   static final String DEAD_LETTER =
       """
@@ -140,11 +143,11 @@ final class Scripts {
       if #p == 0 then
         return 0
       end
-      local args = {'XADD', KEYS[2], '*'}
-      for j = 4, #ARGV do
-        args[#args + 1] = ARGV[j]
+      if ARGV[4] ~= '0' then
+        redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[4], '*', unpack(ARGV, 5))
+      else
+        redis.call('XADD', KEYS[2], '*', unpack(ARGV, 5))
       end
-      redis.call(unpack(args))
       redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
       return 1
       """;
