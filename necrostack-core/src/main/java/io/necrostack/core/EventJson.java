@@ -47,14 +47,15 @@ final class EventJson {
               JsonFactory.builder()
                   // Every bound matched to the event's own, so outside JSON costs no more than
                   // a valid event: the document to Event.MAX_JSON_BYTES (checked as it is read,
-                  // not after), a string or name to the payload's size, tokens to one per byte.
+                  // not after), a string to the document (the payload check words a long one),
+                  // a name to the payload, tokens to one per byte.
                   // Jackson's default depth (500) is below what a payload may nest
                   // (Payloads.MAX_DEPTH, plus the event object around it), and its default name
                   // length below what fits in a payload: every valid event must write and read.
                   .streamReadConstraints(
                       StreamReadConstraints.builder()
                           .maxDocumentLength(Event.MAX_JSON_BYTES)
-                          .maxStringLength(Payloads.MAX_PAYLOAD_BYTES)
+                          .maxStringLength(Event.MAX_JSON_BYTES)
                           .maxNameLength(Payloads.MAX_PAYLOAD_BYTES)
                           .maxNumberLength(MAX_NUMBER_LENGTH)
                           .maxTokenCount(Event.MAX_JSON_BYTES)

@@ -36,6 +36,16 @@ public final class RedisBackendConfig {
    */
   public static final int MAX_BATCH_SIZE = 4_096;
 
+  /**
+   * Default byte budget of one read, in bytes of entries (field names and values): 2 MiB. A
+   * read keeps entries up to it and holds back the rest to read again later; a read-ahead gets
+   * what the pull before it left.
+   */
+  public static final long DEFAULT_MAX_READ_BYTES = 2L * 1024 * 1024;
+
+  /** The smallest byte budget of a read: 64 KiB. */
+  public static final long MIN_MAX_READ_BYTES = 64L * 1024;
+
   /** Default longest {@code BLOCK} of one read; shorter when a pull asks for less. */
   public static final Duration DEFAULT_BLOCK_TIME = Duration.ofSeconds(1);
 
@@ -78,6 +88,7 @@ public final class RedisBackendConfig {
   private final Duration delayedPollInterval;
   private final long maxLength;
   private final long deadLetterMaxLength;
+  private final long maxReadBytes;
   private final int requestQueueSize;
   private final Duration retryTime;
   private final boolean batchSettles;
@@ -101,6 +112,7 @@ public final class RedisBackendConfig {
     this.delayedPollInterval = b.delayedPollInterval;
     this.maxLength = b.maxLength;
     this.deadLetterMaxLength = b.deadLetterMaxLength;
+    this.maxReadBytes = b.maxReadBytes;
     this.requestQueueSize = b.requestQueueSize;
     this.retryTime = b.retryTime;
     this.batchSettles = b.batchSettles;
@@ -223,6 +235,23 @@ public final class RedisBackendConfig {
     return deadLetterMaxLength;
   }
 
+  /**
+   * The byte budget of one read, in bytes of entries (field names and values): a read decodes
+   * entries up to it (always at least one) and holds back the rest, which stay delivered to
+   * this consumer and are read again, by id, when a pull reaches them. A read-ahead gets what
+   * the pull before it left of the budget, so the batch the Spine handles and the batch read
+   * ahead are within it together (plus at most one entry). Entries over the read limits (see
+   * {@link RedisBackend}) never count: they are not decoded. Parsed events take several times
+   * their bytes of heap (2 to 8 times for usual payloads, up to about 35 times for one of many
+   * tiny objects), and a settled batch is held until its settle script is accounted for, so
+   * the default ({@value #DEFAULT_MAX_READ_BYTES} bytes) keeps even the worst shapes within a
+   * heap of 256 MB; it is far above what a batch of usual events takes (256 events of 1 KB
+   * are 256 KB). At a Spine concurrency above 1 the Spine may hold several pulls at once.
+   */
+  public long maxReadBytes() {
+    return maxReadBytes;
+  }
+
   /** Bound on commands queued by Lettuce per connection, in commands. */
   public int requestQueueSize() {
     return requestQueueSize;
@@ -293,6 +322,7 @@ public final class RedisBackendConfig {
         + ", delayedPollInterval=" + delayedPollInterval
         + ", maxLength=" + maxLength
         + ", deadLetterMaxLength=" + deadLetterMaxLength
+        + ", maxReadBytes=" + maxReadBytes
         + ", requestQueueSize=" + requestQueueSize
         + ", retryTime=" + retryTime
         + ", batchSettles=" + batchSettles
@@ -350,6 +380,7 @@ public final class RedisBackendConfig {
     private Duration delayedPollInterval = DEFAULT_DELAYED_POLL_INTERVAL;
     private long maxLength = NO_TRIMMING;
     private long deadLetterMaxLength = NO_TRIMMING;
+    private long maxReadBytes = DEFAULT_MAX_READ_BYTES;
     private int requestQueueSize = DEFAULT_REQUEST_QUEUE_SIZE;
     private Duration retryTime = DEFAULT_RETRY_TIME;
     private boolean batchSettles = true;
@@ -452,6 +483,15 @@ public final class RedisBackendConfig {
       return this;
     }
 
+    /**
+     * Byte budget of one read; default {@value #DEFAULT_MAX_READ_BYTES} (2 MiB), at least
+     * {@value #MIN_MAX_READ_BYTES}.
+     */
+    public Builder maxReadBytes(long maxReadBytes) {
+      this.maxReadBytes = maxReadBytes;
+      return this;
+    }
+
     /** Lettuce's per-connection command queue bound; default 65,536. */
     public Builder requestQueueSize(int requestQueueSize) {
       this.requestQueueSize = requestQueueSize;
@@ -513,6 +553,10 @@ public final class RedisBackendConfig {
       checkPositive(problems, "delayedPollInterval", delayedPollInterval);
       if (batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
         problems.add("batchSize must be between 1 and " + MAX_BATCH_SIZE + ", got " + batchSize);
+      }
+      if (maxReadBytes < MIN_MAX_READ_BYTES) {
+        problems.add("maxReadBytes must be at least " + MIN_MAX_READ_BYTES + " (64 KiB), got "
+            + maxReadBytes);
       }
       checkPositive(problems, "blockTime", blockTime);
       checkPositive(problems, "commandTimeout", commandTimeout);
