@@ -48,13 +48,23 @@ class HostileEntriesTest {
 
   private static final String JUNK = "{\"event_type\":\"JUNK\",\"payload\":";
 
+  private RedisServer server;
+  private String stream;
+  private TestRedis redis;
+  private RedisBackend producer;
+
+  /** A private Redis, a fresh stream, a raw connection to it and a producer of good events. */
+  private void start(String name) throws Exception {
+    server = toClose.add(RedisServer.ephemeral().start());
+    stream = TestRedis.uniqueStream(name);
+    redis = toClose.add(new TestRedis(server.url()));
+    producer = toClose.add(RedisBackend.create(RedisBackendConfig.builder()
+        .url(server.url()).stream(stream).consumer("producer").build()));
+  }
+
   @Test
   void aWorkerWith256MbDeadLettersEveryHostileEntryAndHandlesTheRest() throws Exception {
-    RedisServer server = toClose.add(RedisServer.ephemeral().start());
-    String stream = TestRedis.uniqueStream("hostile");
-    TestRedis redis = toClose.add(new TestRedis(server.url()));
-    RedisBackend producer = toClose.add(RedisBackend.create(RedisBackendConfig.builder()
-        .url(server.url()).stream(stream).consumer("producer").build()));
+    start("hostile");
     List<Shape> oversize = List.of(
         Shape.of("array of tiny objects", JUNK + "{\"a\":[", "{},", 10_000_000, "{}]}}"),
         Shape.of("one huge string", JUNK + "{\"s\":\"", "x", 40 * MB, "\"}}"),
@@ -161,6 +171,50 @@ class HostileEntriesTest {
         + " lost=" + (goodCount - log.distinctHandled(goodCount))
         + " pending=0 worker_alive_until_stopped=true");
     System.out.println(stats);
+  }
+
+  /**
+   * A value larger than the worker's direct memory (Netty's, as large as its heap by default)
+   * cannot even be buffered: Lettuce needs a whole value in memory, and the read fails. The
+   * worker resets its reader connection (the old one would go on receiving the rest), the
+   * next claim round dead-letters the entry on the server, the entries of the failed read are
+   * claimed and handled, and later events are read as usual, not claimed one by one.
+   */
+  @Test
+  void aValueTooLargeToBufferCostsOneReadNotTheWorker() throws Exception {
+    start("giant");
+    producer.enqueue(work(0));
+    String giant = redis.sync().eval("return redis.call('XADD', KEYS[1], '*', 'event',"
+        + " string.rep('g', 300000000))", ScriptOutputType.VALUE, new String[] {stream});
+    for (long i = 1; i < 5; i++) {
+      producer.enqueue(work(i));
+    }
+
+    WorkerProcess worker = toClose.add(WorkerProcess.launch(dir, server.url(), stream,
+        "giant-1", "--claim-idle-ms", "2000", "--claim-interval-ms", "500"));
+    HandlingLog.awaitEveryInputHandled(dir, 5, Duration.ofSeconds(90));
+    for (long i = 5; i < 55; i++) {
+      producer.enqueue(work(i));
+    }
+    HandlingLog log = HandlingLog.awaitEveryInputHandled(dir, 55, Duration.ofSeconds(60));
+    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() ->
+        redis.sync().xpending(stream, "necrostack").getCount() == 0);
+
+    assertThat(worker.process().isAlive()).as(worker.output()).isTrue();
+    List<StreamMessage<String, String>> letters =
+        redis.sync().xrange(stream + ":dlq", Range.create("-", "+"));
+    assertThat(letters).singleElement().satisfies(m -> {
+      assertThat(m.getBody().get("original_id")).isEqualTo(giant);
+      assertThat(m.getBody().get("reason"))
+          .isEqualTo("event field is 300000000 bytes, over the limit of 1048576");
+    });
+    String stats = worker.stop();
+    System.out.println("HOSTILE_GIANT handled=" + log.distinctHandled(55) + " of 55"
+        + " dead_lettered=" + letters.size() + " duplicates=" + log.duplicateHandlings());
+    System.out.println(stats);
+    // The giant and the five read with it were claimed; the fifty after them were read.
+    assertThat(stats).contains(" reclaimed=6 ");
+    assertThat(worker.output()).doesNotContain("java.lang.OutOfMemoryError: Java heap space");
   }
 
   private static Event work(long i) {

@@ -651,18 +651,41 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
       return read.parsed().get(wait, TimeUnit.NANOSECONDS);
     } catch (ExecutionException e) {
       Throwable cause = e.getCause(); // get() unwraps the stage's CompletionException
-      throw cause instanceof RuntimeException re ? re : new BackendException("read failed", cause);
+      if (brokeTheConnection(cause)) {
+        // Its entries stay pending here: a claim round delivers them again (and dead-letters
+        // one over the read limits on the server).
+        redis.resetReader();
+      }
+      throw cause instanceof RuntimeException re ? re : new BackendException("read failed: "
+          + cause, cause);
     } catch (TimeoutException e) {
       if (System.nanoTime() - timeoutAt < 0) {
         return null;
       }
       read.command().cancel(true);
+      redis.resetReader();
       throw new BackendException("read timed out after " + read.timeout(), e);
     } catch (InterruptedException e) {
       // Entries the server hands out now stay pending; a later claim round delivers them.
       read.command().cancel(true);
       throw e;
     }
+  }
+
+  /**
+   * Whether a read failure leaves the reader connection unusable: an error while decoding
+   * (a value larger than the client's buffers can take: Netty's direct memory is as large as
+   * the heap by default, so a value of more than about half of it), a protocol error, or a
+   * client timeout (the reply may still be arriving).
+   */
+  private static boolean brokeTheConnection(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      if (t instanceof Error || t instanceof io.lettuce.core.RedisCommandTimeoutException
+          || t instanceof io.lettuce.core.protocol.RedisProtocolException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
