@@ -7,7 +7,9 @@ import io.lettuce.core.output.CommandOutput;
 import io.lettuce.core.protocol.CommandArgs;
 import io.lettuce.core.protocol.CommandType;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -51,7 +53,7 @@ final class BoundedEntryOutput
   record Entry(String id, Kind kind, Map<String, String> fields, long bytes, int fieldCount) {}
 
   private static final byte[] EVENT_NAME =
-      WireFormat.EVENT.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+      WireFormat.EVENT.getBytes(StandardCharsets.US_ASCII);
 
   private final boolean streamsReply;
   private final long budget;
@@ -102,8 +104,7 @@ final class BoundedEntryOutput
   public void multi(int count) {
     if (depth == 0) {
       output = entries;
-      // In RESP3 the streams of an XREADGROUP come as a map: the entries sit one level higher.
-      idDepth = streamsReply ? 4 : 2;
+      idDepth = streamsReply ? 4 : 2; // [[stream, [[id, fields]...]]...] or [[id, fields]...]
     }
     open(count);
   }
@@ -111,6 +112,7 @@ final class BoundedEntryOutput
   @Override
   public void multiMap(int count) {
     if (depth == 0 && streamsReply) {
+      // RESP3: the streams come as a map, {stream: [[id, fields]...]}, one level flatter.
       output = entries;
       idDepth = 3;
       open(count * 2);
@@ -125,7 +127,7 @@ final class BoundedEntryOutput
       return;
     }
     if (depth == remaining.length) {
-      remaining = java.util.Arrays.copyOf(remaining, depth * 2);
+      remaining = Arrays.copyOf(remaining, depth * 2);
     }
     remaining[depth++] = count;
     if (depth == idDepth) {
