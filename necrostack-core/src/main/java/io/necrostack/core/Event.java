@@ -22,7 +22,11 @@ import tools.jackson.core.type.TypeReference;
  *
  * <p>The payload is deep-copied into unmodifiable maps and lists whose values are null,
  * Boolean, a number (Integer, Long, BigInteger, Double or BigDecimal), String, List or Map.
- * Its serialized form may not exceed 1,000,000 UTF-8 bytes. Every invalid input throws
+ * Its serialized form may not exceed {@value #MAX_PAYLOAD_BYTES} UTF-8 bytes. The type is at
+ * most {@value #MAX_EVENT_TYPE_LENGTH} characters; metadata holds at most {@value
+ * #MAX_METADATA_KEYS} pairs of at most {@value #MAX_METADATA_BYTES} UTF-8 bytes in all. These
+ * bounds keep every event, and every script that writes one, of a known size (a Lua script
+ * cannot take more than about 8,000 arguments in one call). Every invalid input throws
  * {@link EventValidationException} naming the field and the reason.
  *
  * <p>An event is an {@link Emission} of itself, so a handler can return it directly.
@@ -54,6 +58,22 @@ public record Event(
 
   /** The largest serialized payload, in UTF-8 bytes. */
   public static final int MAX_PAYLOAD_BYTES = Payloads.MAX_PAYLOAD_BYTES;
+
+  /** The longest event type, in characters (after trimming). */
+  public static final int MAX_EVENT_TYPE_LENGTH = 256;
+
+  /** The most metadata pairs an event may carry. */
+  public static final int MAX_METADATA_KEYS = 1_000;
+
+  /** The largest metadata, in UTF-8 bytes of its keys and values together. */
+  public static final int MAX_METADATA_BYTES = 65_536;
+
+  /**
+   * The largest four-field JSON {@link #fromJson(String)} reads, in UTF-8 bytes (characters for
+   * a String). Every valid event's JSON is smaller: the payload's limit plus an envelope of at
+   * most a few kilobytes. Longer input is refused before it is parsed.
+   */
+  public static final int MAX_JSON_BYTES = 1_048_576;
 
   /** Validates and copies every field; see the class documentation for the rules. */
   public Event {
@@ -112,6 +132,9 @@ public record Event(
     if (json == null) {
       throw new EventValidationException("json", "must not be null");
     }
+    if (json.length() > MAX_JSON_BYTES) {
+      throw EventJson.tooLong(json.length(), "characters");
+    }
     return EventJson.read(json);
   }
 
@@ -119,6 +142,9 @@ public record Event(
   public static Event fromJson(byte[] json) {
     if (json == null) {
       throw new EventValidationException("json", "must not be null");
+    }
+    if (json.length > MAX_JSON_BYTES) {
+      throw EventJson.tooLong(json.length, "bytes");
     }
     return EventJson.read(json);
   }
@@ -222,6 +248,10 @@ public record Event(
     if (trimmed.isEmpty()) {
       throw new EventValidationException("event_type", "must not be blank");
     }
+    if (trimmed.length() > MAX_EVENT_TYPE_LENGTH) {
+      throw new EventValidationException("event_type", "is " + trimmed.length()
+          + " characters, over the limit of " + MAX_EVENT_TYPE_LENGTH);
+    }
     return trimmed;
   }
 
@@ -235,23 +265,50 @@ public record Event(
     if (metadata == null || metadata.isEmpty()) {
       return Map.of();
     }
-    if (metadata instanceof StampedMetadata) {
-      return metadata; // the Spine's own: unmodifiable, constant keys, non-null values
+    if (metadata instanceof StampedMetadata stamped) {
+      // The Spine's own: unmodifiable, three constant keys, non-null values; only an inherited
+      // correlation id of unusual length needs measuring.
+      if (stamped.inheritedLength() > MAX_METADATA_BYTES / 4) {
+        checkMetadataBytes(metadata);
+      }
+      return metadata;
     }
+    if (metadata.size() > MAX_METADATA_KEYS) {
+      throw new EventValidationException("metadata", "has " + metadata.size()
+          + " keys, over the limit of " + MAX_METADATA_KEYS);
+    }
+    long chars = 0;
     for (Map.Entry<String, String> e : metadata.entrySet()) {
       String key = e.getKey();
       if (key == null || key.isBlank()) {
         throw new EventValidationException("metadata", "keys must not be blank");
       }
-      if (e.getValue() == null) {
+      String value = e.getValue();
+      if (value == null) {
         throw new EventValidationException("metadata." + key, "must not be null");
       }
+      chars += key.length() + value.length();
+    }
+    // A char is at most 3 UTF-8 bytes: only metadata near the limit is measured exactly.
+    if (chars * 3 > MAX_METADATA_BYTES) {
+      checkMetadataBytes(metadata);
     }
     Class<?> type = metadata.getClass();
     if (type == IMMUTABLE_MAP_N || type == IMMUTABLE_MAP_1) {
       return metadata; // already unmodifiable and owned by no one who could change it
     }
     return Collections.unmodifiableMap(new HashMap<>(metadata));
+  }
+
+  private static void checkMetadataBytes(Map<String, String> metadata) {
+    long bytes = 0;
+    for (Map.Entry<String, String> e : metadata.entrySet()) {
+      bytes += EventJson.utf8Length(e.getKey()) + EventJson.utf8Length(e.getValue());
+    }
+    if (bytes > MAX_METADATA_BYTES) {
+      throw new EventValidationException("metadata", "is " + bytes
+          + " UTF-8 bytes (keys and values), over the limit of " + MAX_METADATA_BYTES);
+    }
   }
 
   private static final Class<?> IMMUTABLE_MAP_N = Map.of("a", "1", "b", "2").getClass();

@@ -36,16 +36,30 @@ import tools.jackson.databind.json.JsonMapper;
  * {@code +00:00}). Metadata is never written here.
  */
 final class EventJson {
+  /**
+   * The longest number read, in characters: Jackson's default. A longer one is refused before
+   * it is converted (turning digits into a BigInteger takes time quadratic in their count).
+   */
+  static final int MAX_NUMBER_LENGTH = 1_000;
+
   static final JsonMapper MAPPER =
       JsonMapper.builder(
               JsonFactory.builder()
+                  // Every bound matched to the event's own, so outside JSON costs no more than
+                  // a valid event: the document to Event.MAX_JSON_BYTES (checked as it is read,
+                  // not after), a string to the document (the payload check words a long one),
+                  // a name to the payload, tokens to one per byte.
                   // Jackson's default depth (500) is below what a payload may nest
                   // (Payloads.MAX_DEPTH, plus the event object around it), and its default name
                   // length below what fits in a payload: every valid event must write and read.
                   .streamReadConstraints(
                       StreamReadConstraints.builder()
-                          .maxNestingDepth(Payloads.MAX_DEPTH + 8)
+                          .maxDocumentLength(Event.MAX_JSON_BYTES)
+                          .maxStringLength(Event.MAX_JSON_BYTES)
                           .maxNameLength(Payloads.MAX_PAYLOAD_BYTES)
+                          .maxNumberLength(MAX_NUMBER_LENGTH)
+                          .maxTokenCount(Event.MAX_JSON_BYTES)
+                          .maxNestingDepth(Payloads.MAX_DEPTH + 8)
                           .build())
                   .streamWriteConstraints(
                       StreamWriteConstraints.builder()
@@ -272,6 +286,12 @@ final class EventJson {
     }
   }
 
+  /** Refuses JSON longer than {@link Event#MAX_JSON_BYTES} without parsing it. */
+  static EventValidationException tooLong(long length, String unit) {
+    return new EventValidationException("json", "is " + length + " " + unit
+        + ", over the limit of " + Event.MAX_JSON_BYTES + " bytes");
+  }
+
   private static EventValidationException malformed(JacksonException e) {
     return new EventValidationException("json", "malformed JSON: " + e.getOriginalMessage(), e);
   }
@@ -424,6 +444,26 @@ final class EventJson {
 
   private static String shorten(String text) {
     return text.length() > 80 ? text.substring(0, 80) + "..." : text;
+  }
+
+  /** The UTF-8 length of a string, in bytes; an unpaired surrogate counts 3 (an upper bound). */
+  static long utf8Length(String s) {
+    long bytes = 0;
+    for (int i = 0, n = s.length(); i < n; i++) {
+      char c = s.charAt(i);
+      if (c < 0x80) {
+        bytes++;
+      } else if (c < 0x800) {
+        bytes += 2;
+      } else if (Character.isHighSurrogate(c) && i + 1 < n
+          && Character.isLowSurrogate(s.charAt(i + 1))) {
+        bytes += 4;
+        i++;
+      } else {
+        bytes += 3;
+      }
+    }
+    return bytes;
   }
 
   static String toUtf8String(byte[] bytes) {

@@ -58,6 +58,11 @@ final class StampedMetadata extends AbstractMap<String, String> {
     return correlationId != null ? correlationId : causationId();
   }
 
+  /** The length in characters of the inherited correlation id, the only value of any length. */
+  int inheritedLength() {
+    return correlationId == null ? 0 : correlationId.length();
+  }
+
   /** The depth, without parsing it back from text. */
   int depth() {
     return depth;

@@ -531,6 +531,99 @@ class EventTest {
     }
   }
 
+  /** The bounds that keep every event, and whatever reads or writes one, of a known size. */
+  @Nested
+  class Limits {
+    private Map<String, String> metadataOf(int keys) {
+      Map<String, String> metadata = new HashMap<>();
+      for (int i = 0; i < keys; i++) {
+        metadata.put("k" + i, "v");
+      }
+      return metadata;
+    }
+
+    @Test
+    void tenThousandMetadataKeysAreRefusedNamingTheLimit() {
+      EventValidationException e =
+          invalid(() -> new Event(null, null, "X", null, metadataOf(10_000)));
+      assertThat(e.field()).isEqualTo("metadata");
+      assertThat(e.reason()).isEqualTo("has 10000 keys, over the limit of 1000");
+      Event atLimit = new Event(null, null, "X", null, metadataOf(Event.MAX_METADATA_KEYS));
+      assertThat(atLimit.metadata()).hasSize(1_000);
+      EventValidationException more = invalid(() -> atLimit.withMetadata("one", "more"));
+      assertThat(more.reason()).contains("1001 keys");
+    }
+
+    @Test
+    void metadataBytesAreCountedInUtf8KeysAndValuesTogether() {
+      String key = "k";
+      String fits = "x".repeat(Event.MAX_METADATA_BYTES - key.length());
+      assertThat(new Event(null, null, "X", null, Map.of(key, fits)).metadata()).hasSize(1);
+      EventValidationException e =
+          invalid(() -> new Event(null, null, "X", null, Map.of(key, fits + "x")));
+      assertThat(e.field()).isEqualTo("metadata");
+      assertThat(e.reason()).isEqualTo(
+          "is 65537 UTF-8 bytes (keys and values), over the limit of 65536");
+      // 'é' is two bytes: 32,768 of them are 65,536 bytes, with the key's one byte over.
+      String accents = "é".repeat(Event.MAX_METADATA_BYTES / 2);
+      assertThat(invalid(() -> new Event(null, null, "X", null, Map.of(key, accents))).reason())
+          .contains("65537 UTF-8 bytes");
+    }
+
+    @Test
+    void theSpinesOwnMetadataIsBoundedToo() {
+      UUID cause = UUID.randomUUID();
+      StampedMetadata usual = new StampedMetadata("corr", cause, 1);
+      assertThat(new Event(null, null, "X", null, usual).metadata()).isSameAs(usual);
+      StampedMetadata huge =
+          new StampedMetadata("c".repeat(Event.MAX_METADATA_BYTES), cause, 1);
+      assertThat(invalid(() -> new Event(null, null, "X", null, huge)).field())
+          .isEqualTo("metadata");
+    }
+
+    @Test
+    void eventTypesAreAtMost256Characters() {
+      String longest = "T".repeat(Event.MAX_EVENT_TYPE_LENGTH);
+      assertThat(Event.of(longest).eventType()).isEqualTo(longest);
+      assertThat(Event.of("  " + longest + "  ").eventType()).isEqualTo(longest);
+      EventValidationException e = invalid(() -> Event.of(longest + "T"));
+      assertThat(e.field()).isEqualTo("event_type");
+      assertThat(e.reason()).isEqualTo("is 257 characters, over the limit of 256");
+      String json = "{\"event_type\": \"" + longest + "T\"}";
+      assertThat(invalid(() -> Event.fromJson(json)).field()).isEqualTo("event_type");
+    }
+
+    @Test
+    void jsonOverTheLimitIsRefusedBeforeItIsParsed() {
+      // Unterminated: a parser would call it malformed; the length check answers first.
+      String huge = "{\"event_type\":\"X\",\"payload\":{\"s\":\"" + "x".repeat(20_000_000);
+      EventValidationException e = invalid(() -> Event.fromJson(huge));
+      assertThat(e.field()).isEqualTo("json");
+      assertThat(e.reason())
+          .isEqualTo("is " + huge.length() + " characters, over the limit of 1048576 bytes");
+      byte[] bytes = huge.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      assertThat(invalid(() -> Event.fromJson(bytes)).reason())
+          .isEqualTo("is " + bytes.length + " bytes, over the limit of 1048576 bytes");
+    }
+
+    @Test
+    void hostileShapesWithinTheLengthLimitAreRefusedByTheParsersBounds() {
+      String deep = "[".repeat(200_000) + "]".repeat(200_000);
+      assertThat(invalid(() -> Event.fromJson(
+          "{\"event_type\":\"X\",\"payload\":{\"a\":" + deep + "}}")).reason())
+          .isEqualTo("nested deeper than 500 levels");
+      String digits = "9".repeat(500_000);
+      EventValidationException number = invalid(() -> Event.fromJson(
+          "{\"event_type\":\"X\",\"payload\":{\"n\":" + digits + "}}"));
+      assertThat(number.field()).isEqualTo("json");
+      assertThat(number.reason()).contains("Number value length").contains("1000");
+      String string = "s".repeat(Event.MAX_JSON_BYTES - 100);
+      EventValidationException longString = invalid(() -> Event.fromJson(
+          "{\"event_type\":\"X\",\"payload\":{\"s\":\"" + string + "\"}}"));
+      assertThat(longString.reason()).contains("1000000");
+    }
+  }
+
   @Nested
   class Json {
     @Test

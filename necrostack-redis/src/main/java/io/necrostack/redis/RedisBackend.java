@@ -9,11 +9,13 @@ import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.RedisLoadingException;
 import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.StreamMessage;
 import io.lettuce.core.XGroupCreateArgs;
 import io.lettuce.core.XReadArgs;
 import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.models.stream.PendingMessage;
+import io.lettuce.core.protocol.CommandArgs;
+import io.lettuce.core.protocol.CommandType;
 import io.necrostack.backend.Backend;
 import io.necrostack.backend.BackendException;
 import io.necrostack.backend.BackendHealth;
@@ -65,6 +67,17 @@ import org.slf4j.LoggerFactory;
  * restart without persistence, a flush or a group deletion), reading from the stream's start
  * so nothing still in the stream is skipped (at least once: some entries may be handled
  * again).
+ *
+ * <p><b>Read bounds.</b> Any producer can write anything into a stream. An entry over the read
+ * limits (more than 1,024 fields, more than 1,179,648 bytes of field names and values, or an
+ * {@code event} field over {@link Event#MAX_JSON_BYTES} bytes) is never decoded here: its
+ * values are measured in Lettuce's network buffer and dropped, and a script dead-letters it
+ * on the server with the reason, its size and the first 64 KiB of its body. Claims check the
+ * same limits on the server. A read decodes at most {@link RedisBackendConfig#maxReadBytes()}
+ * of entries (at least one) and holds back the rest, already delivered to this consumer, to
+ * read them again by id when a pull reaches them; a read-ahead gets what the pull before it
+ * left. Within the limits, {@link Event#fromJson(String)} bounds the JSON (document, strings,
+ * numbers, tokens, depth) and the event its type and metadata.
  *
  * <p><b>Settling.</b> {@link #commit} writes the emitted events and acknowledges the handled
  * entry in one Lua script, <em>fenced</em>: only if the entry is still pending for this
@@ -123,8 +136,9 @@ public final class RedisBackend
   private final String[] streamKey;
   private final String[] streamAndDlq;
   private final String[] streamAndDelayed;
+  private final String[] streamDelayedAndDlq;
   private final String maxLen;
-  private final Consumer<String> consumer;
+  private final String deadLetterMaxLen;
   private final ReentrantLock readLock = new ReentrantLock();
   private volatile boolean closed;
 
@@ -143,9 +157,17 @@ public final class RedisBackend
   private record PendingRead(RedisFuture<?> command, CompletableFuture<List<Parsed>> parsed,
       long sentNanos, Duration timeout) {}
 
-  /** An entry decoded off the Spine's thread: the event, or why it is malformed. */
+  /**
+   * An entry decoded off the Spine's thread: the event, or why it is malformed; or, without
+   * fields, an entry over the read limits ({@code oversize}) or past the read's byte budget
+   * ({@code held}: read again when its turn comes).
+   */
   private record Parsed(String id, Map<String, String> fields, Event event,
-      WireFormat.MalformedEntryException malformed) {}
+      WireFormat.MalformedEntryException malformed, BoundedEntryOutput.Kind kind, long bytes) {
+    boolean held() {
+      return kind == BoundedEntryOutput.Kind.HELD;
+    }
+  }
 
   // Settle buffer (batched settles), guarded by settleLock.
   private final ReentrantLock settleLock = new ReentrantLock();
@@ -220,8 +242,10 @@ public final class RedisBackend
     this.streamKey = new String[] {config.stream()};
     this.streamAndDlq = new String[] {config.stream(), config.deadLetterStream()};
     this.streamAndDelayed = new String[] {config.stream(), config.delayedKey()};
+    this.streamDelayedAndDlq =
+        new String[] {config.stream(), config.delayedKey(), config.deadLetterStream()};
     this.maxLen = Long.toString(config.maxLength());
-    this.consumer = Consumer.from(config.group(), config.consumer());
+    this.deadLetterMaxLen = Long.toString(config.deadLetterMaxLength());
     this.nextClaimNanos = System.nanoTime() + config.claimInterval().toNanos();
     try {
       ensureGroup();
@@ -481,31 +505,42 @@ public final class RedisBackend
       if (reclaim) {
         reclaimed.increment();
       }
+      if (entry.size() > 3) { // over the read limits: the script kept its fields on the server
+        deadLetterOversize(id, count);
+        continue;
+      }
       if (count > config.maxDeliveries()) {
         deadLetter(id, fields, count,
             "exceeded max deliveries: delivery " + count + " > " + config.maxDeliveries(),
             "MaxDeliveriesExceeded");
         continue;
       }
-      Delivery d = deliver(parse(id, fields), count);
+      Delivery d = deliver(parse(id, fields, 0), count);
       if (d != null) {
         out.add(d);
       }
     }
     if (!deleted.isEmpty()) {
-      lostEntries.add(deleted.size());
-      log.atWarn()
-          .addKeyValue("stream", config.stream())
-          .addKeyValue("ids", deleted)
-          .log("pending entries were deleted or trimmed from the stream before being handled");
+      lost(deleted);
     }
+  }
+
+  /** Counts and logs pending entries found deleted from the stream (now acknowledged). */
+  private void lost(List<?> ids) {
+    lostEntries.add(ids.size());
+    log.atWarn()
+        .addKeyValue("stream", config.stream())
+        .addKeyValue("ids", ids)
+        .log("pending entries were deleted or trimmed from the stream before being handled");
   }
 
   /**
    * Reads new entries into {@code out}: first those read ahead beyond an earlier pull's
    * count, then the read sent ahead (waiting for it at most until the deadline, else keeping
    * it for the next pull), else a read sent now. Once a read returns entries, the next one is
-   * sent at once ({@link RedisBackendConfig#readAhead()}).
+   * sent at once ({@link RedisBackendConfig#readAhead()}), with what this pull left of the
+   * byte budget ({@link RedisBackendConfig#maxReadBytes()}). Entries a read held back for the
+   * budget are read again, by id, when a pull reaches them.
    */
   private void readNew(int max, long deadline, List<Delivery> out) throws InterruptedException {
     if (surplus.isEmpty()) {
@@ -517,7 +552,7 @@ public final class RedisBackend
         if (leftMillis > 0) {
           block = Duration.ofMillis(Math.min(leftMillis, config.blockTime().toMillis()));
         }
-        read = sendRead(max, block);
+        read = sendRead(max, block, config.maxReadBytes(), true);
       }
       List<Parsed> entries = await(read, deadline);
       if (entries == null) {
@@ -526,8 +561,19 @@ public final class RedisBackend
       }
       surplus.addAll(entries);
     }
+    long bytes = 0;
     while (out.size() < max && !surplus.isEmpty()) {
+      if (surplus.peek().held()) {
+        if (!out.isEmpty()) {
+          break; // this pull has its share of the budget; the next reads these again
+        }
+        readHeld();
+        continue;
+      }
       Parsed p = surplus.poll();
+      if (p.fields() != null) {
+        bytes += p.bytes(); // an entry over the limits was never decoded: it takes nothing
+      }
       Delivery d = deliver(p, 1);
       if (d != null) {
         out.add(d);
@@ -535,24 +581,86 @@ public final class RedisBackend
     }
     // A full batch means a backlog: read the next one while this one is handled. A short
     // batch means the stream is caught up; reading ahead would only add a round trip.
+    long left = config.maxReadBytes() - bytes;
     if (config.readAhead() && out.size() >= max && surplus.isEmpty() && readAheadRead == null
-        && !closed) {
+        && left > 0 && !closed) {
       // Without BLOCK: it takes only what is in the stream already. A blocking one would
       // take entries as they arrive while the Spine is busy, holding them pending here.
-      readAheadRead = sendRead(max, Duration.ZERO);
+      readAheadRead = sendRead(max, Duration.ZERO, left, false);
     }
   }
 
-  /** Sends one XREADGROUP; its entries are decoded on Lettuce's I/O thread as they arrive. */
-  @SuppressWarnings("unchecked") // the varargs of one StreamOffset<String>
-  private PendingRead sendRead(int max, Duration block) {
-    XReadArgs args = XReadArgs.Builder.count(max);
-    if (!block.isZero()) {
-      args.block(block);
+  /**
+   * Reads again, by id, the entries a read held back for its byte budget, as many from the
+   * head of the surplus as the budget takes (at least one). They were delivered to this
+   * consumer by that read; one deleted from the stream since is acknowledged and counted
+   * lost.
+   */
+  private void readHeld() {
+    List<Parsed> run = new ArrayList<>();
+    long bytes = 0;
+    for (Parsed p : surplus) {
+      if (!p.held() || (!run.isEmpty() && bytes + p.bytes() > config.maxReadBytes())) {
+        break;
+      }
+      run.add(p);
+      bytes += p.bytes();
     }
-    RedisFuture<List<StreamMessage<String, String>>> command =
-        redis.reader().async().xreadgroup(consumer, args,
-            XReadArgs.StreamOffset.lastConsumed(config.stream()));
+    List<RedisFuture<List<BoundedEntryOutput.Entry>>> reads = new ArrayList<>(run.size());
+    for (Parsed p : run) {
+      reads.add(BoundedEntryOutput.range(redis.commands(), config.stream(), p.id(), p.id(), 1,
+          config.maxReadBytes()));
+    }
+    ArrayDeque<Parsed> read = new ArrayDeque<>(run.size());
+    for (int i = 0; i < run.size(); i++) {
+      List<BoundedEntryOutput.Entry> entry = awaitReply(reads.get(i));
+      String id = run.get(i).id();
+      if (entry.isEmpty()) {
+        retrying(() -> redis.sync().xack(config.stream(), config.group(), id));
+        lost(List.of(id));
+      } else {
+        read.add(parse(entry.get(0)));
+      }
+    }
+    for (int i = 0; i < run.size(); i++) {
+      surplus.poll();
+    }
+    while (!read.isEmpty()) {
+      surplus.addFirst(read.pollLast());
+    }
+  }
+
+  /** Waits for a reply for at most the command timeout (plus a second), unwrapping its failure. */
+  <T> T awaitReply(RedisFuture<T> reply) {
+    try {
+      return reply.get(config.commandTimeout().toMillis() + 1000, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      reply.cancel(true);
+      Thread.currentThread().interrupt();
+      throw new BackendException("interrupted while reading");
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      throw cause instanceof RuntimeException re ? re : new BackendException("read failed", cause);
+    } catch (TimeoutException e) {
+      reply.cancel(true);
+      throw new BackendException("read timed out after " + config.commandTimeout(), e);
+    }
+  }
+
+  /**
+   * Sends one XREADGROUP; its entries are decoded on Lettuce's I/O thread as they arrive,
+   * within the entry limits and {@code budget} bytes ({@link BoundedEntryOutput}).
+   */
+  private PendingRead sendRead(int max, Duration block, long budget, boolean keepFirst) {
+    CommandArgs<String, String> args = new CommandArgs<>(StringCodec.UTF8)
+        .add("GROUP").add(config.group()).add(config.consumer())
+        .add("COUNT").add(max);
+    if (!block.isZero()) {
+      args.add("BLOCK").add(block.toMillis());
+    }
+    args.add("STREAMS").addKey(config.stream()).add(">");
+    RedisFuture<List<BoundedEntryOutput.Entry>> command = redis.reader().async().dispatch(
+        CommandType.XREADGROUP, new BoundedEntryOutput(true, budget, keepFirst), args);
     // Decoding is most of a read's client-side cost: on the I/O thread it overlaps with the
     // Spine's handling. Nothing here talks to Redis (dead-lettering happens in deliver()).
     CompletableFuture<List<Parsed>> parsed =
@@ -560,27 +668,31 @@ public final class RedisBackend
     return new PendingRead(command, parsed, System.nanoTime(), redis.readTimeout(block));
   }
 
-  private static List<Parsed> parse(List<StreamMessage<String, String>> messages) {
-    if (messages == null || messages.isEmpty()) {
+  private static List<Parsed> parse(List<BoundedEntryOutput.Entry> entries) {
+    if (entries == null || entries.isEmpty()) {
       return List.of();
     }
-    List<Parsed> parsed = new ArrayList<>(messages.size());
-    for (StreamMessage<String, String> m : messages) {
-      Map<String, String> body = m.getBody();
-      if (body == null) {
-        continue; // only history reads return deleted entries; '>' never does
-      }
-      parsed.add(parse(m.getId(), body));
+    List<Parsed> parsed = new ArrayList<>(entries.size());
+    for (BoundedEntryOutput.Entry e : entries) {
+      parsed.add(parse(e));
     }
     return parsed;
   }
 
+  private static Parsed parse(BoundedEntryOutput.Entry e) {
+    if (e.kind() != BoundedEntryOutput.Kind.KEPT) {
+      return new Parsed(e.id(), null, null, null, e.kind(), e.bytes());
+    }
+    return parse(e.id(), e.fields(), e.bytes());
+  }
+
   /** Decodes one entry into its event, or keeps why it is malformed. Talks to no one. */
-  private static Parsed parse(String id, Map<String, String> fields) {
+  private static Parsed parse(String id, Map<String, String> fields, long bytes) {
     try {
-      return new Parsed(id, fields, WireFormat.decode(fields), null);
+      return new Parsed(id, fields, WireFormat.decode(fields), null,
+          BoundedEntryOutput.Kind.KEPT, bytes);
     } catch (WireFormat.MalformedEntryException e) {
-      return new Parsed(id, fields, null, e);
+      return new Parsed(id, fields, null, e, BoundedEntryOutput.Kind.KEPT, bytes);
     }
   }
 
@@ -596,12 +708,19 @@ public final class RedisBackend
       return read.parsed().get(wait, TimeUnit.NANOSECONDS);
     } catch (ExecutionException e) {
       Throwable cause = e.getCause(); // get() unwraps the stage's CompletionException
-      throw cause instanceof RuntimeException re ? re : new BackendException("read failed", cause);
+      if (brokeTheConnection(cause)) {
+        // Its entries stay pending here: a claim round delivers them again (and dead-letters
+        // one over the read limits on the server).
+        redis.resetReader();
+      }
+      throw cause instanceof RuntimeException re ? re : new BackendException("read failed: "
+          + cause, cause);
     } catch (TimeoutException e) {
       if (System.nanoTime() - timeoutAt < 0) {
         return null;
       }
       read.command().cancel(true);
+      redis.resetReader();
       throw new BackendException("read timed out after " + read.timeout(), e);
     } catch (InterruptedException e) {
       // Entries the server hands out now stay pending; a later claim round delivers them.
@@ -611,11 +730,31 @@ public final class RedisBackend
   }
 
   /**
+   * Whether a read failure leaves the reader connection unusable: an error while decoding
+   * (a value larger than the client's buffers can take: Netty's direct memory is as large as
+   * the heap by default, so a value of more than about half of it), a protocol error, or a
+   * client timeout (the reply may still be arriving).
+   */
+  private static boolean brokeTheConnection(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      if (t instanceof Error || t instanceof io.lettuce.core.RedisCommandTimeoutException
+          || t instanceof io.lettuce.core.protocol.RedisProtocolException) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
    * The delivery for an entry, or null after dead-lettering a malformed one or one whose
    * earlier delayed redeliveries ({@value #PRIOR_DELIVERIES}) used up its max deliveries.
    */
   private Delivery deliver(Parsed entry, int count) {
     String id = entry.id();
+    if (entry.kind() == BoundedEntryOutput.Kind.OVERSIZE) {
+      deadLetterOversize(id, count);
+      return null;
+    }
     Map<String, String> fields = entry.fields();
     if (entry.malformed() != null) {
       deadLetter(id, fields, count, entry.malformed().getMessage(), "MalformedEntry");
@@ -1139,7 +1278,8 @@ public final class RedisBackend
     int limit = f.entries().size() * 2 + 16;
     try {
       Set<String> ids = new HashSet<>();
-      for (PendingMessage p : redis.sync().xpending(config.stream(), consumer,
+      for (PendingMessage p : redis.sync().xpending(config.stream(),
+          Consumer.from(config.group(), config.consumer()),
           Range.create(f.lo(), f.hi()), Limit.from(limit))) {
         ids.add(p.getId());
       }
@@ -1189,6 +1329,7 @@ public final class RedisBackend
     args.add(config.group());
     args.add(config.consumer());
     args.add(id);
+    args.add(deadLetterMaxLen);
     String json = fields.get(WireFormat.EVENT);
     add(args, WireFormat.ORIGINAL_ID, id);
     add(args, WireFormat.EVENT, json == null ? "" : json);
@@ -1216,12 +1357,44 @@ public final class RedisBackend
       throw failure("cannot dead-letter entry " + id, e);
     }
     if (result == 1) {
-      deadLettered.increment();
-      log.atWarn()
-          .addKeyValue("entry_id", id)
-          .addKeyValue("reason", reason)
-          .addKeyValue("dead_letter_stream", config.deadLetterStream())
-          .log("entry dead-lettered");
+      deadLettered(id, reason);
+    }
+  }
+
+  private void deadLettered(String id, String reason) {
+    deadLettered.increment();
+    log.atWarn()
+        .addKeyValue("entry_id", id)
+        .addKeyValue("reason", reason)
+        .addKeyValue("dead_letter_stream", config.deadLetterStream())
+        .log("entry dead-lettered");
+  }
+
+  /**
+   * Dead-letters an entry over the read limits, fenced on this consumer's ownership: the
+   * script reads it on the server and writes a dead letter with the reason, its sizes and the
+   * first {@value WireFormat#DEAD_LETTER_PREFIX_BYTES} bytes of its body, so the whole entry
+   * never reaches this process.
+   */
+  private void deadLetterOversize(String id, int count) {
+    List<Object> result;
+    try {
+      String failedAt = WireFormat.failedAt(Instant.now());
+      result = retrying(() -> redis.eval(Scripts.DEAD_LETTER_OVERSIZE, ScriptOutputType.MULTI,
+          streamAndDlq, config.group(), config.consumer(), id, failedAt,
+          Integer.toString(count), deadLetterMaxLen));
+    } catch (RuntimeException e) {
+      if (isNoGroup(e)) {
+        recreateGroup();
+        return;
+      }
+      throw failure("cannot dead-letter entry " + id, e);
+    }
+    long status = ((Number) result.get(0)).longValue();
+    if (status == 1) {
+      deadLettered(id, (String) result.get(1));
+    } else if (status == -1) {
+      lost(List.of(id));
     }
   }
 
@@ -1332,20 +1505,24 @@ public final class RedisBackend
 
   @SuppressWarnings("unchecked")
   private void moveDueDelayed(int max) {
-    List<Object> reply = redis.eval(Scripts.MOVE_DUE, ScriptOutputType.MULTI, streamAndDelayed,
-        maxLen, Integer.toString(max));
-    long moved = ((Number) reply.get(0)).longValue();
+    List<Object> result = redis.eval(Scripts.MOVE_DUE, ScriptOutputType.MULTI,
+        streamDelayedAndDlq, maxLen, Integer.toString(max), deadLetterMaxLen,
+        WireFormat.failedAt(Instant.now()));
+    long moved = ((Number) result.get(0)).longValue();
+    long dead = ((Number) result.get(1)).longValue();
     if (moved > 0) {
       enqueued.add(moved);
       log.atDebug().addKeyValue("moved", moved).log("delayed entries due: back in the stream");
     }
-    for (Object prefix : (List<Object>) reply.get(1)) {
+    if (dead > 0) {
       // Someone else wrote into the delayed set: nothing to redeliver, but never silently.
-      undecodableDelayed.increment();
+      undecodableDelayed.add(dead);
+      deadLettered.add(dead);
       log.atWarn()
           .addKeyValue("delayed_key", config.delayedKey())
-          .addKeyValue("member_prefix", prefix)
-          .log("undecodable member of the delayed set removed; it was not an event");
+          .addKeyValue("dead_lettered", dead)
+          .addKeyValue("dead_letter_stream", config.deadLetterStream())
+          .log("delayed members that this backend cannot have written were dead-lettered");
     }
   }
 

@@ -30,6 +30,22 @@ public final class RedisBackendConfig {
   /** Default most entries read by one {@code XREADGROUP} or claimed by one claim round. */
   public static final int DEFAULT_BATCH_SIZE = 256;
 
+  /**
+   * The largest batch size: every script that settles or writes a batch then passes a bounded
+   * number of values to each Redis call (Lua's {@code unpack} takes at most about 8,000).
+   */
+  public static final int MAX_BATCH_SIZE = 4_096;
+
+  /**
+   * Default byte budget of one read, in bytes of entries (field names and values): 2 MiB. A
+   * read keeps entries up to it and holds back the rest to read again later; a read-ahead gets
+   * what the pull before it left.
+   */
+  public static final long DEFAULT_MAX_READ_BYTES = 2L * 1024 * 1024;
+
+  /** The smallest byte budget of a read: 64 KiB. */
+  public static final long MIN_MAX_READ_BYTES = 64L * 1024;
+
   /** Default longest {@code BLOCK} of one read; shorter when a pull asks for less. */
   public static final Duration DEFAULT_BLOCK_TIME = Duration.ofSeconds(1);
 
@@ -45,7 +61,7 @@ public final class RedisBackendConfig {
   /** Default number of deliveries after which an entry is dead-lettered instead. */
   public static final int DEFAULT_MAX_DELIVERIES = 3;
 
-  /** Stream length bound meaning "never trim". */
+  /** Stream length bound meaning "never trim"; also the default of the dead-letter stream. */
   public static final long NO_TRIMMING = 0;
 
   /** Default time acks and commits keep retrying while Redis is unreachable. */
@@ -71,6 +87,8 @@ public final class RedisBackendConfig {
   private final String delayedKey;
   private final Duration delayedPollInterval;
   private final long maxLength;
+  private final long deadLetterMaxLength;
+  private final long maxReadBytes;
   private final int requestQueueSize;
   private final Duration retryTime;
   private final boolean batchSettles;
@@ -93,6 +111,8 @@ public final class RedisBackendConfig {
     this.delayedKey = b.delayedKey != null ? b.delayedKey : b.stream + ":delayed";
     this.delayedPollInterval = b.delayedPollInterval;
     this.maxLength = b.maxLength;
+    this.deadLetterMaxLength = b.deadLetterMaxLength;
+    this.maxReadBytes = b.maxReadBytes;
     this.requestQueueSize = b.requestQueueSize;
     this.retryTime = b.retryTime;
     this.batchSettles = b.batchSettles;
@@ -142,7 +162,7 @@ public final class RedisBackendConfig {
     return consumer;
   }
 
-  /** Most entries one read or one claim round takes, at least 1. */
+  /** Most entries one read or one claim round takes, 1 to {@value #MAX_BATCH_SIZE}. */
   public int batchSize() {
     return batchSize;
   }
@@ -204,6 +224,32 @@ public final class RedisBackendConfig {
    */
   public long maxLength() {
     return maxLength;
+  }
+
+  /**
+   * Bound on the dead-letter stream's length, in entries, applied exactly by each dead letter's
+   * {@code XADD ... MAXLEN}: past it the oldest dead letters are dropped. {@link #NO_TRIMMING}
+   * (0, the default) keeps every one.
+   */
+  public long deadLetterMaxLength() {
+    return deadLetterMaxLength;
+  }
+
+  /**
+   * The byte budget of one read, in bytes of entries (field names and values): a read decodes
+   * entries up to it (always at least one) and holds back the rest, which stay delivered to
+   * this consumer and are read again, by id, when a pull reaches them. A read-ahead gets what
+   * the pull before it left of the budget, so the batch the Spine handles and the batch read
+   * ahead are within it together (plus at most one entry). Entries over the read limits (see
+   * {@link RedisBackend}) never count: they are not decoded. Parsed events take several times
+   * their bytes of heap (2 to 8 times for usual payloads, up to about 35 times for one of many
+   * tiny objects), and a settled batch is held until its settle script is accounted for, so
+   * the default ({@value #DEFAULT_MAX_READ_BYTES} bytes) keeps even the worst shapes within a
+   * heap of 256 MB; it is far above what a batch of usual events takes (256 events of 1 KB
+   * are 256 KB). At a Spine concurrency above 1 the Spine may hold several pulls at once.
+   */
+  public long maxReadBytes() {
+    return maxReadBytes;
   }
 
   /** Bound on commands queued by Lettuce per connection, in commands. */
@@ -275,6 +321,8 @@ public final class RedisBackendConfig {
         + ", delayedKey=" + delayedKey
         + ", delayedPollInterval=" + delayedPollInterval
         + ", maxLength=" + maxLength
+        + ", deadLetterMaxLength=" + deadLetterMaxLength
+        + ", maxReadBytes=" + maxReadBytes
         + ", requestQueueSize=" + requestQueueSize
         + ", retryTime=" + retryTime
         + ", batchSettles=" + batchSettles
@@ -331,6 +379,8 @@ public final class RedisBackendConfig {
     private String delayedKey;
     private Duration delayedPollInterval = DEFAULT_DELAYED_POLL_INTERVAL;
     private long maxLength = NO_TRIMMING;
+    private long deadLetterMaxLength = NO_TRIMMING;
+    private long maxReadBytes = DEFAULT_MAX_READ_BYTES;
     private int requestQueueSize = DEFAULT_REQUEST_QUEUE_SIZE;
     private Duration retryTime = DEFAULT_RETRY_TIME;
     private boolean batchSettles = true;
@@ -364,7 +414,10 @@ public final class RedisBackendConfig {
       return this;
     }
 
-    /** Most entries per read or claim round; default {@value #DEFAULT_BATCH_SIZE}. */
+    /**
+     * Most entries per read or claim round; default {@value #DEFAULT_BATCH_SIZE}, at most
+     * {@value #MAX_BATCH_SIZE}.
+     */
     public Builder batchSize(int batchSize) {
       this.batchSize = batchSize;
       return this;
@@ -421,6 +474,21 @@ public final class RedisBackendConfig {
     /** Approximate stream length bound in entries; 0 (default) never trims. */
     public Builder maxLength(long maxLength) {
       this.maxLength = maxLength;
+      return this;
+    }
+
+    /** Bound on the dead-letter stream's length in entries; 0 (default) keeps every one. */
+    public Builder deadLetterMaxLength(long deadLetterMaxLength) {
+      this.deadLetterMaxLength = deadLetterMaxLength;
+      return this;
+    }
+
+    /**
+     * Byte budget of one read; default {@value #DEFAULT_MAX_READ_BYTES} (2 MiB), at least
+     * {@value #MIN_MAX_READ_BYTES}.
+     */
+    public Builder maxReadBytes(long maxReadBytes) {
+      this.maxReadBytes = maxReadBytes;
       return this;
     }
 
@@ -483,8 +551,12 @@ public final class RedisBackendConfig {
         checkName(problems, "delayedKey", delayedKey);
       }
       checkPositive(problems, "delayedPollInterval", delayedPollInterval);
-      if (batchSize < 1) {
-        problems.add("batchSize must be at least 1, got " + batchSize);
+      if (batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
+        problems.add("batchSize must be between 1 and " + MAX_BATCH_SIZE + ", got " + batchSize);
+      }
+      if (maxReadBytes < MIN_MAX_READ_BYTES) {
+        problems.add("maxReadBytes must be at least " + MIN_MAX_READ_BYTES + " (64 KiB), got "
+            + maxReadBytes);
       }
       checkPositive(problems, "blockTime", blockTime);
       checkPositive(problems, "commandTimeout", commandTimeout);
@@ -504,6 +576,10 @@ public final class RedisBackendConfig {
       }
       if (maxLength < 0) {
         problems.add("maxLength must be 0 (no trimming) or positive, got " + maxLength);
+      }
+      if (deadLetterMaxLength < 0) {
+        problems.add("deadLetterMaxLength must be 0 (no trimming) or positive, got "
+            + deadLetterMaxLength);
       }
       if (requestQueueSize < 16) {
         problems.add("requestQueueSize must be at least 16, got " + requestQueueSize);

@@ -34,7 +34,10 @@ final class RedisConnections implements AutoCloseable {
   private final RedisBackendConfig config;
   private final ClientResources resources;
   private final RedisClient client;
-  private final StatefulRedisConnection<String, String> reader;
+  /** Replaced by {@link #resetReader()}; read by the pulling thread and close(). */
+  private volatile StatefulRedisConnection<String, String> reader;
+  /** The reader was closed by a reset that could not connect a new one. */
+  private volatile boolean readerClosed;
   private final StatefulRedisConnection<String, String> commands;
   private final Map<String, String> shas = new ConcurrentHashMap<>();
   // Activations are published asynchronously; the first two are the initial connections.
@@ -121,8 +124,49 @@ final class RedisConnections implements AutoCloseable {
     return best == null ? e.getClass().getSimpleName() : best;
   }
 
+  /**
+   * The reader connection; a new one if the last {@link #resetReader()} could not connect.
+   *
+   * @throws BackendException if a new one is needed and cannot be made
+   */
   StatefulRedisConnection<String, String> reader() {
+    if (readerClosed) {
+      connectReader();
+    }
     return reader;
+  }
+
+  /**
+   * Closes the reader connection and opens a new one. For a read that failed mid-reply (a
+   * value too large for the client's buffers, a protocol error, a client timeout): the old
+   * connection may still be receiving the rest of that reply, and every later read on it
+   * would fail too. Closed first: while the rest of a value too large for the direct memory
+   * arrives, each attempt to buffer it stalls the I/O thread (the JDK waits for memory), and
+   * a new connection on that thread would not get through.
+   *
+   * @throws BackendException if no new connection can be made; {@link #reader()} tries again
+   */
+  synchronized void resetReader() {
+    readerClosed = true;
+    try {
+      reader.closeAsync().get(2, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      // closing anyway: the channel is abandoned
+    }
+    connectReader();
+  }
+
+  private synchronized void connectReader() {
+    if (!readerClosed) {
+      return;
+    }
+    try {
+      reader = client.connect();
+    } catch (RuntimeException e) {
+      throw new BackendException(
+          "cannot reconnect the reader to Redis at " + config.redactedUrl() + ": " + describe(e));
+    }
+    readerClosed = false;
   }
 
   RedisCommands<String, String> sync() {

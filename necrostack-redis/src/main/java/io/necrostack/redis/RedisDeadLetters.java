@@ -1,8 +1,6 @@
 package io.necrostack.redis;
 
-import io.lettuce.core.Limit;
-import io.lettuce.core.Range;
-import io.lettuce.core.StreamMessage;
+import io.lettuce.core.XAddArgs;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.necrostack.backend.Backend;
 import io.necrostack.backend.BackendException;
@@ -63,18 +61,50 @@ public final class RedisDeadLetters implements DeadLetters {
       throw new IllegalArgumentException("limit must be at least 1, got " + limit);
     }
     backend.checkOpen();
+    List<DeadLetter> out = new ArrayList<>(Math.min(limit, PAGE));
     try {
-      List<StreamMessage<String, String>> messages =
-          redis.sync().xrange(config.deadLetterStream(), Range.create("-", "+"),
-              Limit.from(limit));
-      List<DeadLetter> out = new ArrayList<>(messages.size());
-      for (StreamMessage<String, String> m : messages) {
-        out.add(toDeadLetter(m));
+      String start = "-";
+      while (start != null && out.size() < limit) {
+        Page page = page(start, Math.min(PAGE, limit - out.size()));
+        out.addAll(page.letters());
+        start = page.next();
       }
       return out;
     } catch (RuntimeException e) {
       throw failure("cannot list dead letters", e);
     }
+  }
+
+  private static final int PAGE = 256;
+
+  /**
+   * Dead letters from {@code start} on, read within the entry limits and the byte budget
+   * ({@link RedisBackendConfig#maxReadBytes()}): anyone can write to this stream. One over the
+   * limits is listed with the reason and no event, so it is never replayed.
+   *
+   * @param next the id to read on from, or null at the stream's end
+   */
+  private record Page(List<DeadLetter> letters, String next) {}
+
+  private Page page(String start, int count) {
+    List<BoundedEntryOutput.Entry> entries = backend.awaitReply(BoundedEntryOutput.range(
+        redis.commands(), config.deadLetterStream(), start, "+", count, config.maxReadBytes()));
+    List<DeadLetter> letters = new ArrayList<>(entries.size());
+    for (BoundedEntryOutput.Entry e : entries) {
+      switch (e.kind()) {
+        case KEPT -> letters.add(toDeadLetter(e.id(), e.fields()));
+        case OVERSIZE -> letters.add(new DeadLetter(e.id(), "", "",
+            "dead letter over the read limits: " + e.bytes() + " bytes in " + e.fieldCount()
+                + " fields (at most " + WireFormat.MAX_ENTRY_BYTES + " bytes, "
+                + WireFormat.MAX_ENTRY_FIELDS + " fields)", "", Map.of()));
+        case HELD -> {
+          return new Page(letters, e.id()); // past the budget: the next page starts there
+        }
+      }
+    }
+    String next = entries.size() < count ? null
+        : RedisBackend.nextId(entries.get(entries.size() - 1).id());
+    return new Page(letters, next);
   }
 
   /** Replays every replayable dead letter; see {@link #replay(Predicate)}. */
@@ -102,8 +132,12 @@ public final class RedisDeadLetters implements DeadLetters {
     fields.put(WireFormat.GROUP, config.group());
     fields.put(WireFormat.CONSUMER, config.consumer());
     WireFormat.metadataFields(WireFormat.fields(event)).forEach(fields::put);
+    XAddArgs args = new XAddArgs();
+    if (config.deadLetterMaxLength() > 0) {
+      args.maxlen(config.deadLetterMaxLength()); // exact: the cap is a promise to operators
+    }
     try {
-      redis.sync().xadd(config.deadLetterStream(), fields);
+      redis.sync().xadd(config.deadLetterStream(), args, fields);
     } catch (RuntimeException e) {
       throw failure("cannot add a dead letter", e);
     }
@@ -119,18 +153,14 @@ public final class RedisDeadLetters implements DeadLetters {
     List<io.necrostack.core.DeadLetter> out = new ArrayList<>();
     String start = "-";
     try {
-      while (true) {
-        List<StreamMessage<String, String>> page = redis.sync().xrange(
-            config.deadLetterStream(), Range.create(start, "+"), Limit.from(256));
-        if (page.isEmpty()) {
-          return out;
-        }
-        for (StreamMessage<String, String> m : page) {
-          DeadLetter letter = toDeadLetter(m);
+      while (start != null) {
+        Page page = page(start, PAGE);
+        for (DeadLetter letter : page.letters()) {
           letter.event().ifPresent(event -> out.add(toCore(letter, event)));
         }
-        start = RedisBackend.nextId(page.get(page.size() - 1).getId());
+        start = page.next();
       }
+      return out;
     } catch (RuntimeException e) {
       throw failure("cannot list dead letters", e);
     }
@@ -211,16 +241,11 @@ public final class RedisDeadLetters implements DeadLetters {
     int replayed = 0;
     String start = "-";
     try {
-      while (true) {
-        List<StreamMessage<String, String>> page =
-            sync.xrange(config.deadLetterStream(), Range.create(start, "+"), Limit.from(256));
-        if (page.isEmpty()) {
-          return replayed;
-        }
+      while (start != null) {
+        Page page = page(start, PAGE);
         List<Event> events = new ArrayList<>();
         List<String> ids = new ArrayList<>();
-        for (StreamMessage<String, String> m : page) {
-          DeadLetter letter = toDeadLetter(m);
+        for (DeadLetter letter : page.letters()) {
           letter.event().filter(filter).ifPresent(event -> {
             events.add(event);
             ids.add(letter.id());
@@ -231,8 +256,9 @@ public final class RedisDeadLetters implements DeadLetters {
           sync.xdel(config.deadLetterStream(), ids.toArray(new String[0]));
           replayed += events.size();
         }
-        start = RedisBackend.nextId(page.get(page.size() - 1).getId());
+        start = page.next();
       }
+      return replayed;
     } catch (BackendException e) {
       throw e;
     } catch (RuntimeException e) {
@@ -258,9 +284,8 @@ public final class RedisDeadLetters implements DeadLetters {
     }
   }
 
-  private static DeadLetter toDeadLetter(StreamMessage<String, String> m) {
-    Map<String, String> f = m.getBody();
-    return new DeadLetter(m.getId(),
+  private static DeadLetter toDeadLetter(String id, Map<String, String> f) {
+    return new DeadLetter(id,
         f.getOrDefault(WireFormat.ORIGINAL_ID, ""),
         f.getOrDefault(WireFormat.EVENT, ""),
         f.getOrDefault(WireFormat.REASON, ""),

@@ -25,6 +25,13 @@ import tools.jackson.databind.json.JsonMapper;
  * delivery_count}, {@code error_class}, {@code stream}, {@code group}, {@code consumer}, the
  * entry's metadata fields (so a replay keeps them) and, for an entry without an {@code event}
  * field, {@code entry}: all its fields as one JSON object.
+ *
+ * <p>An entry over the read limits ({@value #MAX_ENTRY_FIELDS} fields, {@value
+ * #MAX_ENTRY_BYTES} bytes, an {@code event} field of {@value #MAX_EVENT_BYTES} bytes) is never
+ * decoded: its dead letter, written by a script on the server, keeps the first {@value
+ * #DEAD_LETTER_PREFIX_BYTES} bytes of its {@code event} field (or of its fields as JSON, in
+ * {@code entry_prefix}, when it has none), its size in {@code original_size} and its field
+ * count in {@code original_fields}.
  */
 final class WireFormat {
   static final String EVENT = "event";
@@ -39,6 +46,24 @@ final class WireFormat {
   static final String GROUP = "group";
   static final String CONSUMER = "consumer";
   static final String ENTRY = "entry";
+  static final String ORIGINAL_SIZE = "original_size";
+  static final String ORIGINAL_FIELDS = "original_fields";
+  static final String ENTRY_PREFIX = "entry_prefix";
+
+  /** Most fields an entry read may have: the event and the most metadata, with room to spare. */
+  static final int MAX_ENTRY_FIELDS = 1_024;
+
+  /** Largest {@value #EVENT} field read, in bytes: any valid event's JSON fits. */
+  static final int MAX_EVENT_BYTES = Event.MAX_JSON_BYTES;
+
+  /**
+   * Largest entry read, in bytes of all its field names and values: the largest event JSON
+   * plus twice the largest metadata (its field names carry a {@code meta.} prefix).
+   */
+  static final int MAX_ENTRY_BYTES = Event.MAX_JSON_BYTES + 2 * Event.MAX_METADATA_BYTES;
+
+  /** How much of a refused entry's body its dead letter keeps, in bytes. */
+  static final int DEAD_LETTER_PREFIX_BYTES = 65_536;
 
   private static final DateTimeFormatter PYTHON_ISO =
       DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSSSSS'+00:00'").withZone(ZoneOffset.UTC);
@@ -116,15 +141,15 @@ final class WireFormat {
       throw new MalformedEntryException(
           "malformed entry: no '" + EVENT + "' field (fields: " + fields.keySet() + ")", null);
     }
-    Event event;
     try {
-      event = Event.fromJson(json);
+      Event event = Event.fromJson(json);
+      Map<String, String> metadata = metadata(fields);
+      return metadata.isEmpty() ? event : event.withMetadata(metadata);
     } catch (RuntimeException e) {
-      // EventValidationException names the field and the reason; bad JSON lands here too.
+      // EventValidationException names the field and the reason (metadata over its limits
+      // too); bad JSON lands here as well.
       throw new MalformedEntryException("malformed entry: " + e.getMessage(), e);
     }
-    Map<String, String> metadata = metadata(fields);
-    return metadata.isEmpty() ? event : event.withMetadata(metadata);
   }
 
   /** Now, formatted like Python's {@code datetime.now(timezone.utc).isoformat()}. */

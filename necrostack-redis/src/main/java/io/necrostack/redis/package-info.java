@@ -19,8 +19,12 @@
  * <p>{@code original_id}, {@code event} (raw; empty if the entry had none), {@code reason},
  * {@code failed_at} (ISO-8601 UTC with microseconds and {@code +00:00}, as Python's {@code
  * isoformat()}), as the Python original writes them; then {@code delivery_count}, {@code
- * error_class} ({@code Nack}, {@code MalformedEntry} or {@code MaxDeliveriesExceeded}), {@code
- * stream}, {@code group}, {@code consumer}, the entry's metadata fields, and {@code entry} (all
- * fields as a JSON object) when the entry had no {@code event} field.
+ * error_class} ({@code Nack}, {@code MalformedEntry}, {@code MaxDeliveriesExceeded}, {@code
+ * EntryTooLarge} or {@code BadDelayedMember}), {@code stream}, {@code group}, {@code consumer},
+ * the entry's metadata fields, and {@code entry} (all fields as a JSON object) when the entry
+ * had no {@code event} field. An entry over the read limits ({@code EntryTooLarge}) keeps only
+ * the first 64 KiB of its {@code event} field (or of its fields as JSON, in {@code
+ * entry_prefix}), with {@code original_size} (bytes) and {@code original_fields}; so does a
+ * member of the delayed set that this backend cannot have written ({@code BadDelayedMember}).
  */
 package io.necrostack.redis;

@@ -46,10 +46,26 @@ class RedisBackendConfigTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("url must start with redis:// or rediss://")
         .hasMessageContaining("stream must not be blank")
-        .hasMessageContaining("batchSize must be at least 1, got 0")
+        .hasMessageContaining("batchSize must be between 1 and 4096, got 0")
         .hasMessageContaining("maxDeliveries must be at least 1, got 0")
         .hasMessageContaining("commandTimeout (PT2S) must exceed blockTime (PT5S)")
         .hasMessageContaining("maxLength must be 0 (no trimming) or positive, got -1");
+  }
+
+  @Test
+  void batchesReadBudgetsAndTheDeadLetterCapAreBounded() {
+    assertThat(RedisBackendConfig.builder().batchSize(4_096).build().batchSize()).isEqualTo(4_096);
+    RedisBackendConfig defaults = RedisBackendConfig.defaults();
+    assertThat(defaults.maxReadBytes()).isEqualTo(2L * 1024 * 1024);
+    assertThat(defaults.deadLetterMaxLength()).isZero();
+    assertThatThrownBy(() -> RedisBackendConfig.builder()
+            .batchSize(4_097)
+            .maxReadBytes(65_535)
+            .deadLetterMaxLength(-1)
+            .build())
+        .hasMessageContaining("batchSize must be between 1 and 4096, got 4097")
+        .hasMessageContaining("maxReadBytes must be at least 65536 (64 KiB), got 65535")
+        .hasMessageContaining("deadLetterMaxLength must be 0 (no trimming) or positive, got -1");
   }
 
   @Test
