@@ -320,9 +320,13 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
         // crash-inducing poison in that batch kept from being handled, and after max
         // deliveries they would all be dead-lettered with the poison. One at a time, only
         // the entry actually handled when the consumer dies pays for it.
-        if (!ownPendingDone) {
+        // Nothing else is read before the previous life's entries are: an entry of this life
+        // would join the own pending list the scan pages through, and be handed out twice.
+        // So an own pending entry that yields no delivery (deleted, malformed, past max
+        // deliveries) is followed by the next one, not by new entries.
+        while (!ownPendingDone) {
           readOwnPending(1, out);
-          if (!out.isEmpty()) {
+          if (!out.isEmpty() || closed) {
             return counted(out);
           }
         }

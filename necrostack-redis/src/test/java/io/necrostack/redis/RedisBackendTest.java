@@ -395,6 +395,39 @@ class RedisBackendTest {
   }
 
   @Test
+  void aRestartWhoseFirstOwnPendingEntryIsGoneDeliversEveryEntryOnce() throws Exception {
+    String stream = TestRedis.uniqueStream("ownpending-gone");
+    RedisBackendConfig cfg = config(stream).consumer("stable").batchSize(4).build();
+    RedisBackend first = backend(cfg);
+    first.enqueueAll(List.of(Event.of("P"), Event.of("Q")));
+    List<Delivery> taken = pullAtLeast(first, 2);
+    first.close();
+    raw.sync().xdel(stream, taken.get(0).deliveryId()); // P: pending, but gone from the stream
+    List<Event> more = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      more.add(Event.of("NEW", Map.of("i", i)));
+    }
+    RedisBackend second = backend(cfg); // read ahead, like the first
+    second.enqueueAll(more);
+
+    // Drain, holding everything unsettled like a Spine with events in flight.
+    List<Delivery> got = new ArrayList<>();
+    int idlePulls = 0;
+    while (idlePulls < 3) {
+      List<Delivery> batch = second.pull(4, SHORT);
+      got.addAll(batch);
+      idlePulls = batch.isEmpty() ? idlePulls + 1 : 0;
+    }
+
+    assertThat(got).extracting(Delivery::deliveryId).doesNotHaveDuplicates();
+    assertThat(got).extracting(d -> d.event().eventType()).filteredOn("Q"::equals).hasSize(1);
+    assertThat(got).hasSize(21);
+    assertThat(second.metrics().lostEntries()).isEqualTo(1);
+    second.ackAll(got);
+    assertThat(raw.sync().xpending(stream, "necrostack").getCount()).isZero();
+  }
+
+  @Test
   void anEntryDeliveredMoreThanMaxDeliveriesIsDeadLettered() throws Exception {
     String stream = TestRedis.uniqueStream("poison");
     RedisBackend b = backend(config(stream).consumer("c1")
