@@ -17,6 +17,7 @@ import io.necrostack.backend.BackendHealth;
 import io.necrostack.backend.DeadLetterStore;
 import io.necrostack.backend.DelayedRedelivery;
 import io.necrostack.backend.Delivery;
+import io.necrostack.backend.LeaseRenewal;
 import io.necrostack.core.Event;
 import java.time.Duration;
 import java.time.Instant;
@@ -58,6 +59,18 @@ import org.slf4j.LoggerFactory;
  * so nothing still in the stream is skipped (at least once: some entries may be handled
  * again).
  *
+ * <p><b>Leases.</b> An entry's idle time counts from its delivery, so without more a
+ * consumer holding a batch of slow handlings would see its tail claimed by others before it
+ * started on it. So this backend renews ({@link LeaseRenewal}) every entry delivered to it
+ * and not yet settled or {@linkplain #release released} — read ahead, waiting in the Spine's
+ * batch, or being handled — every quarter of the claim idle time, in one fenced script per
+ * round on its own thread ({@code XCLAIM ... JUSTID} to itself: idle time reset, delivery
+ * count unchanged, never an entry another consumer owns). A handling is renewed only for the
+ * limit the Spine gives when it starts (what its handler timeouts and retries allow): a
+ * handler stuck past it lets its entry be claimed. Entries not started are renewed while the
+ * consumer makes progress, so one stuck handling does not hold the rest of its batch for
+ * ever. A crashed consumer renews nothing: its entries are claimed after the claim idle time.
+ *
  * <p><b>Settling.</b> {@link #commit} writes the emitted events and acknowledges the handled
  * entry in one Lua script, <em>fenced</em>: only if the entry is still pending for this
  * consumer. The guarantee: the emitted events are written, in order, if and only if the
@@ -71,9 +84,9 @@ import org.slf4j.LoggerFactory;
  * made since the last pull (those entries are delivered again, nothing of theirs written);
  * {@link #flush()} sends them now, {@link #tryCommit} commits now and says whether it did. {@link #ackAll} runs one {@code XACK}
  * now. {@link #nack} dead-letters the entry at once with the reason. {@link #retryLater}
- * schedules it for a later redelivery. {@link #release} does nothing: the entries stay pending
- * and are claimed again after the claim idle time. If Redis loses acknowledged writes (no
- * persistence, failover), these guarantees hold only for what it kept.
+ * schedules it for a later redelivery. {@link #release} stops renewing: the entries stay
+ * pending and are claimed again after the claim idle time. If Redis loses acknowledged
+ * writes (no persistence, failover), these guarantees hold only for what it kept.
  *
  * <p><b>Housekeeping.</b> {@link #deadLetters()} lists, counts, replays and purges dead
  * letters; {@link #removeIdleConsumers} removes consumers with nothing pending; {@link
@@ -90,7 +103,8 @@ import org.slf4j.LoggerFactory;
  * <p>Not {@link io.necrostack.backend.Drainable}: a Redis stream is a service that other
  * processes write to; a Spine on it runs until stopped.
  */
-public final class RedisBackend implements Backend, DelayedRedelivery, DeadLetterStore {
+public final class RedisBackend
+    implements Backend, DelayedRedelivery, DeadLetterStore, LeaseRenewal {
   /**
    * Metadata key of an event redelivered by {@link #nack(Delivery, String, Duration)}: the
    * deliveries it had before, added to the new entry's own count.
@@ -111,6 +125,7 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
   private final String[] streamAndDelayed;
   private final String maxLen;
   private final Consumer<String> consumer;
+  private final Leases leases;
   private final ReentrantLock readLock = new ReentrantLock();
   private volatile boolean closed;
 
@@ -129,9 +144,9 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
   private record PendingRead(RedisFuture<?> command, CompletableFuture<List<Parsed>> parsed,
       long sentNanos, Duration timeout) {}
 
-  /** An entry decoded off the Spine's thread: the event, or why it is malformed. */
+  /** An entry decoded off the Spine's thread: the event, or why it is malformed; its lease. */
   private record Parsed(String id, Map<String, String> fields, Event event,
-      WireFormat.MalformedEntryException malformed) {}
+      WireFormat.MalformedEntryException malformed, Leases.Lease lease) {}
 
   // Settle buffer (batched settles), guarded by settleLock.
   private final ReentrantLock settleLock = new ReentrantLock();
@@ -176,6 +191,8 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
           "cannot create consumer group '" + config.group() + "' on stream '" + config.stream()
               + "' at " + config.redactedUrl() + ": " + RedisConnections.describe(e));
     }
+    this.leases = new Leases(config, redis);
+    leases.start();
     log.atInfo()
         .addKeyValue("url", config.redactedUrl())
         .addKeyValue("stream", config.stream())
@@ -435,7 +452,10 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
             "MaxDeliveriesExceeded");
         continue;
       }
-      Delivery d = deliver(parse(id, fields), count);
+      Leases.Batch batch = leases.batch(1);
+      Leases.Lease lease = batch.add(id);
+      batch.hold(); // before deliver(), which may settle it at once
+      Delivery d = deliver(parse(id, fields, lease), count);
       if (d != null) {
         out.add(d);
       }
@@ -503,32 +523,37 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
             XReadArgs.StreamOffset.lastConsumed(config.stream()));
     // Decoding is most of a read's client-side cost: on the I/O thread it overlaps with the
     // Spine's handling. Nothing here talks to Redis (dead-lettering happens in deliver()).
+    // The entries are held, and their leases renewed, from here on: a batch read ahead may
+    // wait longer than the claim idle time before a pull takes it.
     CompletableFuture<List<Parsed>> parsed =
-        command.toCompletableFuture().thenApply(RedisBackend::parse);
+        command.toCompletableFuture().thenApply(messages -> parse(messages, leases));
     return new PendingRead(command, parsed, System.nanoTime(), redis.readTimeout(block));
   }
 
-  private static List<Parsed> parse(List<StreamMessage<String, String>> messages) {
+  private static List<Parsed> parse(List<StreamMessage<String, String>> messages,
+      Leases leases) {
     if (messages == null || messages.isEmpty()) {
       return List.of();
     }
     List<Parsed> parsed = new ArrayList<>(messages.size());
+    Leases.Batch batch = leases.batch(messages.size());
     for (StreamMessage<String, String> m : messages) {
       Map<String, String> body = m.getBody();
       if (body == null) {
         continue; // only history reads return deleted entries; '>' never does
       }
-      parsed.add(parse(m.getId(), body));
+      parsed.add(parse(m.getId(), body, batch.add(m.getId())));
     }
+    batch.hold();
     return parsed;
   }
 
   /** Decodes one entry into its event, or keeps why it is malformed. Talks to no one. */
-  private static Parsed parse(String id, Map<String, String> fields) {
+  private static Parsed parse(String id, Map<String, String> fields, Leases.Lease lease) {
     try {
-      return new Parsed(id, fields, WireFormat.decode(fields), null);
+      return new Parsed(id, fields, WireFormat.decode(fields), null, lease);
     } catch (WireFormat.MalformedEntryException e) {
-      return new Parsed(id, fields, null, e);
+      return new Parsed(id, fields, null, e, lease);
     }
   }
 
@@ -563,10 +588,8 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
    * earlier delayed redeliveries ({@value #PRIOR_DELIVERIES}) used up its max deliveries.
    */
   private Delivery deliver(Parsed entry, int count) {
-    String id = entry.id();
-    Map<String, String> fields = entry.fields();
     if (entry.malformed() != null) {
-      deadLetter(id, fields, count, entry.malformed().getMessage(), "MalformedEntry");
+      deadLetterHeld(entry, count, entry.malformed().getMessage(), "MalformedEntry");
       return null;
     }
     Event event = entry.event();
@@ -578,13 +601,31 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
         // metadata written by someone else; the entry's own count stands
       }
       if (count > config.maxDeliveries()) {
-        deadLetter(id, fields, count,
+        deadLetterHeld(entry, count,
             "exceeded max deliveries: delivery " + count + " > " + config.maxDeliveries(),
             "MaxDeliveriesExceeded");
         return null;
       }
     }
-    return new RedisDelivery(event, count, id, this);
+    return new RedisDelivery(event, count, entry.id(), this, entry.lease());
+  }
+
+  /** Dead-letters an entry that was to be delivered; its lease ends whatever the outcome. */
+  private void deadLetterHeld(Parsed entry, int count, String reason, String errorClass) {
+    try {
+      deadLetter(entry.id(), entry.fields(), count, reason, errorClass);
+    } finally {
+      entry.lease().done();
+    }
+  }
+
+  /**
+   * From now on the delivery's lease is renewed for at most {@code limit} (zero: for as long
+   * as it is held): a handling stuck past it lets its entry be claimed by another consumer.
+   */
+  @Override
+  public void handlingStarted(Delivery delivery, Duration limit) {
+    own(delivery).lease().started(limit.toNanos());
   }
 
   // ------------------------------------------------------------------ settling
@@ -607,6 +648,8 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
           d.deliveryId())));
     } catch (RuntimeException e) {
       throw settleFailure("cannot ack entry " + d.deliveryId(), e);
+    } finally {
+      d.lease().done();
     }
   }
 
@@ -620,12 +663,16 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
     for (int i = 0; i < ids.length; i++) {
       ids[i] = own(deliveries.get(i)).deliveryId();
     }
-    checkOpen();
-    flush();
     try {
+      checkOpen();
+      flush();
       acked.add(retrying(() -> redis.sync().xack(config.stream(), config.group(), ids)));
     } catch (RuntimeException e) {
       throw settleFailure("cannot ack " + ids.length + " entries", e);
+    } finally {
+      for (Delivery d : deliveries) {
+        ((RedisDelivery) d).lease().done();
+      }
     }
   }
 
@@ -635,8 +682,12 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
     RedisDelivery d = own(delivery);
     checkOpen();
     Map<String, String> fields = WireFormat.fields(d.event());
-    deadLetter(d.deliveryId(), fields, d.deliveryCount(),
-        reason == null ? "nack" : reason, "Nack");
+    try {
+      deadLetter(d.deliveryId(), fields, d.deliveryCount(),
+          reason == null ? "nack" : reason, "Nack");
+    } finally {
+      d.lease().done();
+    }
   }
 
   /**
@@ -658,11 +709,17 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
     retryLater(d, delay, again);
   }
 
-  /** Does nothing: the entries stay pending and are claimed again after the idle time. */
+  /**
+   * Stops renewing the entries' leases: they stay pending and are claimed again after the
+   * claim idle time (or delivered again at this consumer's next start).
+   */
   @Override
   public void release(List<Delivery> deliveries) {
     for (Delivery d : deliveries) {
       own(d);
+    }
+    for (Delivery d : deliveries) {
+      ((RedisDelivery) d).lease().done();
     }
   }
 
@@ -704,6 +761,14 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
    */
   public boolean tryCommit(Delivery delivery, List<Event> emitted) {
     RedisDelivery d = own(delivery);
+    try {
+      return commitNow(d, emitted);
+    } finally {
+      d.lease().done(); // committed, refused, or left pending to be delivered again
+    }
+  }
+
+  private boolean commitNow(RedisDelivery d, List<Event> emitted) {
     for (Event event : emitted) {
       Objects.requireNonNull(event, "emitted contains null");
     }
@@ -851,12 +916,23 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
   }
 
   /** Accounts for the oldest settle script in flight, waiting for it if need be. */
-  @SuppressWarnings("unchecked")
   private void awaitOldestLocked() {
     InFlight f = inFlight.poll();
     if (f == null) {
       return;
     }
+    try {
+      accountLocked(f);
+    } finally {
+      // Settled, refused, or left pending to be delivered again: not renewed any more.
+      for (RedisDelivery d : f.entries()) {
+        d.lease().done();
+      }
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private void accountLocked(InFlight f) {
     List<Object> results = null;
     if (f.future() != null) {
       try {
@@ -1031,6 +1107,14 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
    */
   public boolean retryLater(Delivery delivery, Duration delay, Event event) {
     RedisDelivery d = own(delivery);
+    try {
+      return scheduleNow(d, delay, event);
+    } finally {
+      d.lease().done(); // scheduled, refused, or left pending to be delivered again
+    }
+  }
+
+  private boolean scheduleNow(RedisDelivery d, Duration delay, Event event) {
     Objects.requireNonNull(delay, "delay == null");
     Objects.requireNonNull(event, "event == null");
     if (delay.isNegative()) {
@@ -1207,7 +1291,8 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
 
   /**
    * Sends buffered settles (retrying for at most the retry time if Redis is unreachable),
-   * then closes both connections and the client; a blocked pull returns empty. Idempotent.
+   * stops renewing leases, then closes both connections and the client; a blocked pull
+   * returns empty. Idempotent.
    */
   @Override
   public void close() {
@@ -1221,6 +1306,7 @@ public final class RedisBackend implements Backend, DelayedRedelivery, DeadLette
           .log("buffered settles lost at close; their entries will be delivered again");
     }
     closed = true;
+    leases.close(); // what is still held stays pending: claimed after the claim idle time
     redis.close();
     log.atInfo().addKeyValue("consumer", config.consumer()).log("redis backend closed");
   }

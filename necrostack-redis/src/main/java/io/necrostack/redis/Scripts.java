@@ -210,6 +210,44 @@ final class Scripts {
       """;
 
   /**
+   * Renews the leases of entries this consumer holds: KEYS[1] stream; ARGV[1] group, ARGV[2]
+   * consumer, then the entry ids. Each id still pending for this consumer, and still in the
+   * stream, has its idle time reset (XCLAIM to itself, idle 0, JUSTID: the delivery count
+   * stays). The ownership check and the claim are one atomic step, so an entry another
+   * consumer claimed meanwhile is never taken back. An entry deleted or trimmed from the
+   * stream is left alone: XCLAIM would drop it from the pending list, and the commit of its
+   * handling would then be refused. Returns {{ids not pending for this consumer}, {ids no
+   * longer in the stream}}.
+   */
+  static final String RENEW =
+      """
+      local lost = {}
+      local gone = {}
+      local mine = {}
+      for j = 3, #ARGV do
+        local id = ARGV[j]
+        local p = redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1, ARGV[2])
+        if #p == 0 then
+          lost[#lost + 1] = id
+        elseif #redis.call('XRANGE', KEYS[1], id, id) == 0 then
+          gone[#gone + 1] = id
+        else
+          mine[#mine + 1] = id
+        end
+      end
+      -- In slices: unpack fails past a few thousand values.
+      for k = 1, #mine, 500 do
+        local args = {'XCLAIM', KEYS[1], ARGV[1], ARGV[2], '0'}
+        for m = k, math.min(k + 499, #mine) do
+          args[#args + 1] = mine[m]
+        end
+        args[#args + 1] = 'JUSTID'
+        redis.call(unpack(args))
+      end
+      return {lost, gone}
+      """;
+
+  /**
    * Removes a consumer only if it has nothing pending: KEYS[1] stream; ARGV[1] group, ARGV[2]
    * consumer. Atomic, so no entry can be delivered to it between the check and the removal
    * ({@code XGROUP DELCONSUMER} discards a consumer's pending entries). Returns 1 if removed.

@@ -253,6 +253,7 @@ class RedisBackendTest {
     b.enqueueAll(List.of(Event.of("KEEP"), Event.of("GONE")));
     List<Delivery> got = pullAtLeast(b, 2);
     raw.sync().xdel(stream, got.get(1).deliveryId()); // XDEL leaves it in the pending list
+    b.release(got); // given back: no longer renewed, so both are claimed in one round
 
     List<Delivery> again = new ArrayList<>();
     await().atMost(Duration.ofSeconds(10)).until(() -> {
@@ -428,6 +429,57 @@ class RedisBackendTest {
   }
 
   @Test
+  void entriesHeldLongerThanTheClaimIdleTimeAreRenewedAndNotClaimedByAnother()
+      throws Exception {
+    String stream = TestRedis.uniqueStream("held");
+    RedisBackendConfig.Builder cfg = config(stream).batchSize(2)
+        .claimIdleTime(Duration.ofMillis(200))
+        .claimInterval(Duration.ofMillis(20));
+    RedisBackend holder = backend(cfg.consumer("holder").build());
+    RedisBackend other = backend(cfg.consumer("other").build());
+    holder.enqueueAll(List.of(Event.of("A"), Event.of("B"), Event.of("C"), Event.of("D")));
+    List<Delivery> batch = holder.pull(2, SHORT); // A, B; C and D read ahead
+    assertThat(batch).hasSize(2);
+    holder.handlingStarted(batch.get(0), Duration.ofSeconds(10)); // a long handling of A
+
+    // Several claim idle times: the other consumer's claim rounds find nothing idle.
+    List<Delivery> stolen = new CopyOnWriteArrayList<>();
+    await().during(Duration.ofMillis(1000)).atMost(Duration.ofSeconds(5)).until(() -> {
+      stolen.addAll(other.pull(10, SHORT));
+      return stolen.isEmpty();
+    });
+
+    holder.ackAll(batch);
+    List<Delivery> rest = holder.pull(2, SHORT);
+    assertThat(rest).extracting(d -> d.event().eventType()).containsExactly("C", "D");
+    assertThat(rest).extracting(Delivery::deliveryCount).containsOnly(1);
+    holder.ackAll(rest);
+    assertThat(other.metrics().reclaimed()).isZero();
+    assertThat(raw.sync().xpending(stream, "necrostack").getCount()).isZero();
+  }
+
+  @Test
+  void anEntryDeletedWhileHeldStaysPendingAndItsCommitStillWritesItsOutput()
+      throws Exception {
+    String stream = TestRedis.uniqueStream("held-deleted");
+    RedisBackend b = backend(config(stream).consumer("c1")
+        .claimIdleTime(Duration.ofMillis(100)).build());
+    b.enqueue(Event.of("IN"));
+    Delivery d = pullAtLeast(b, 1).get(0);
+    b.handlingStarted(d, Duration.ofSeconds(10));
+    raw.sync().xdel(stream, d.deliveryId());
+
+    // Renewals run meanwhile; XCLAIM would drop a deleted entry from the pending list.
+    await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5))
+        .until(() -> raw.sync().xpending(stream, "necrostack").getCount() == 1);
+
+    assertThat(b.tryCommit(d, List.of(Event.of("OUT")))).isTrue();
+    assertThat(raw.sync().xrange(stream, Range.create("-", "+")))
+        .extracting(m -> Event.fromJson(m.getBody().get("event")).eventType())
+        .containsExactly("OUT");
+  }
+
+  @Test
   void anEntryDeliveredMoreThanMaxDeliveriesIsDeadLettered() throws Exception {
     String stream = TestRedis.uniqueStream("poison");
     RedisBackend b = backend(config(stream).consumer("c1")
@@ -484,6 +536,7 @@ class RedisBackendTest {
     RedisBackend fast = backend(cfg.consumer("fast").build());
     slow.enqueue(Event.of("IN"));
     Delivery slowDelivery = pullAtLeast(slow, 1).get(0);
+    slow.handlingStarted(slowDelivery, Duration.ofMillis(1)); // then stuck: its lease lapses
     List<Delivery> claimed = new ArrayList<>();
     await().atMost(Duration.ofSeconds(10)).until(() -> {
       claimed.addAll(fast.pull(1, SHORT));
@@ -792,9 +845,12 @@ class RedisBackendTest {
     RedisBackend self = backend(stream, "self");
     RedisBackend idle = backend(stream, "idle");
     RedisBackend busy = backend(stream, "busy");
-    self.enqueueAll(List.of(Event.of("A"), Event.of("B"), Event.of("C")));
+    // One at a time: a read ahead would give one consumer two, renewed while it holds them.
+    self.enqueue(Event.of("A"));
     pullAtLeast(busy, 1); // busy now holds a pending entry
+    self.enqueue(Event.of("B"));
     idle.ackAll(pullAtLeast(idle, 1)); // idle handled one: known to the group, nothing pending
+    self.enqueue(Event.of("C"));
     self.ackAll(pullAtLeast(self, 1));
 
     List<String> removed = self.removeIdleConsumers(Duration.ZERO);
