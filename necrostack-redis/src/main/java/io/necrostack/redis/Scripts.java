@@ -156,12 +156,23 @@ final class Scripts {
    *
    * <p>A script rather than Lettuce's xautoclaim because Lettuce 7.7 drops the third reply
    * element of Redis 7 (ids deleted or trimmed while pending), and because the delivery
-   * counts (needed for max deliveries) come from XPENDING in the same atomic step.
+   * counts (needed for max deliveries) come from XPENDING in the same atomic step. One
+   * XAUTOCLAIM scans at most ten times its count; entries whose consumers renew their
+   * leases are never idle, so the round scans on past them (up to 100 such steps) instead of
+   * ending empty while idle entries, a dead consumer's, wait further on.
    */
   static final String CLAIM =
       """
-      local r = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4],
-          'COUNT', ARGV[5])
+      local cursor = ARGV[4]
+      local r
+      for step = 1, 100 do
+        r = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], cursor,
+            'COUNT', ARGV[5])
+        cursor = r[1]
+        if #r[2] > 0 or (r[3] and #r[3] > 0) or cursor == '0-0' then
+          break
+        end
+      end
       local out = {}
       local deleted = r[3] or {}
       for _, e in ipairs(r[2]) do
@@ -179,7 +190,7 @@ final class Scripts {
           redis.call('XACK', KEYS[1], ARGV[1], id)
         end
       end
-      return {r[1], out, deleted}
+      return {cursor, out, deleted}
       """;
 
   /**

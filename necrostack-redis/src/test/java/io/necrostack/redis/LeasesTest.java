@@ -154,6 +154,7 @@ class LeasesTest {
     }
   }
 
+  @SuppressWarnings("unchecked") // the varargs of one StreamOffset<String>
   private static void read(String stream, String consumer, int count) {
     List<StreamMessage<String, String>> got = raw.sync().xreadgroup(
         Consumer.from("necrostack", consumer), XReadArgs.Builder.count(count),

@@ -440,6 +440,8 @@ class RedisBackendTest {
     holder.enqueueAll(List.of(Event.of("A"), Event.of("B"), Event.of("C"), Event.of("D")));
     List<Delivery> batch = holder.pull(2, SHORT); // A, B; C and D read ahead
     assertThat(batch).hasSize(2);
+    await().atMost(Duration.ofSeconds(5))
+        .until(() -> raw.sync().xpending(stream, "necrostack").getCount() == 4);
     holder.handlingStarted(batch.get(0), Duration.ofSeconds(10)); // a long handling of A
 
     // Several claim idle times: the other consumer's claim rounds find nothing idle.
@@ -842,15 +844,14 @@ class RedisBackendTest {
   @Test
   void idleConsumersAreRemovedOnlyWhenNothingIsPending() throws Exception {
     String stream = TestRedis.uniqueStream("cleanup");
-    RedisBackend self = backend(stream, "self");
-    RedisBackend idle = backend(stream, "idle");
-    RedisBackend busy = backend(stream, "busy");
-    // One at a time: a read ahead would give one consumer two, renewed while it holds them.
-    self.enqueue(Event.of("A"));
+    // No read-ahead: it would give one consumer two entries, renewed while it holds them.
+    RedisBackendConfig.Builder cfg = config(stream).readAhead(false);
+    RedisBackend self = backend(cfg.consumer("self").build());
+    RedisBackend idle = backend(cfg.consumer("idle").build());
+    RedisBackend busy = backend(cfg.consumer("busy").build());
+    self.enqueueAll(List.of(Event.of("A"), Event.of("B"), Event.of("C")));
     pullAtLeast(busy, 1); // busy now holds a pending entry
-    self.enqueue(Event.of("B"));
     idle.ackAll(pullAtLeast(idle, 1)); // idle handled one: known to the group, nothing pending
-    self.enqueue(Event.of("C"));
     self.ackAll(pullAtLeast(self, 1));
 
     List<String> removed = self.removeIdleConsumers(Duration.ZERO);
