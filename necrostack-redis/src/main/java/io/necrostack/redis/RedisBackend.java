@@ -75,9 +75,9 @@ import org.slf4j.LoggerFactory;
  * entry in one Lua script, <em>fenced</em>: only if the entry is still pending for this
  * consumer. The guarantee: the emitted events are written, in order, if and only if the
  * handled entry is acknowledged, atomically; an entry claimed by another consumer (because
- * this one was slower than the claim idle time) is not committed here, and the other
- * consumer's handling alone emits. A crash before the commit runs leaves nothing written; the
- * entry is redelivered. {@link #ack} is a commit without events. By default ({@link
+ * this one's handling was stuck past its limit, see <em>Leases</em>) is not committed here,
+ * and the other consumer's handling alone emits. A crash before the commit runs leaves
+ * nothing written; the entry is redelivered. {@link #ack} is a commit without events. By default ({@link
  * RedisBackendConfig#batchSettles()}) acks and commits are buffered and sent together in one
  * such script at the next pull, not waited for (at most two in flight; the next send, an
  * idle pull, {@link #flush()} or {@link #close()} awaits them), so a crash may lose settles
