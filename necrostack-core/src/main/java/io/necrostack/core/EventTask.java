@@ -104,6 +104,10 @@ final class EventTask implements Runnable {
           abandon(); // queued for a worker when the Spine began stopping: not handled
           return;
         }
+        if (run.spine.leases != null) {
+          // From now on the lease is renewed only as long as the handling may take.
+          run.spine.leases.handlingStarted(delivery, run.spine.handlingLimit);
+        }
       }
       if (targets == null) {
         run.spine.touch(System.nanoTime());

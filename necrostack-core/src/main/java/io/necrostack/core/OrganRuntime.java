@@ -27,6 +27,8 @@ final class OrganRuntime {
   final Set<String> emits;
   final HandlerPolicy policy;
   final long timeoutNanos;
+  /** The longest all attempts of one handling may take; Long.MAX_VALUE if unbounded. */
+  final long longestHandlingNanos;
   final boolean async;
   private final Tally count;
   private final Tally timedCount;
@@ -46,6 +48,7 @@ final class OrganRuntime {
     this.emits = Set.copyOf(organ.emits());
     this.policy = policy;
     this.timeoutNanos = policy.timeout().toNanos();
+    this.longestHandlingNanos = policy.retry().longestHandlingNanos(timeoutNanos);
     this.async = organ instanceof AsyncOrgan;
     this.count = Tally.of(serial);
     this.timedCount = Tally.of(serial);

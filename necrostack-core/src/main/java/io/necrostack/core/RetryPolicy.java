@@ -104,13 +104,46 @@ public record RetryPolicy(
 
   /** The wait after the given failed attempt (from 1), jitter applied, in nanoseconds. */
   public long delayNanos(int attempt) {
-    long base = baseDelay.toNanos();
-    long max = maxDelay.toNanos();
-    int shift = Math.min(attempt - 1, 62);
-    long delay = base > (max >> shift) ? max : Math.min(max, base << shift);
+    long delay = longestDelayNanos(attempt);
     if (jitter > 0 && delay > 0) {
       delay -= (long) (delay * jitter * ThreadLocalRandom.current().nextDouble());
     }
     return delay;
+  }
+
+  /** The wait after the given failed attempt (from 1) before jitter: the longest it can be. */
+  long longestDelayNanos(int attempt) {
+    long base = baseDelay.toNanos();
+    long max = maxDelay.toNanos();
+    int shift = Math.min(attempt - 1, 62);
+    return base > (max >> shift) ? max : Math.min(max, base << shift);
+  }
+
+  /**
+   * The longest all attempts of one handling can take, each bounded by {@code timeoutNanos},
+   * with the waits between them; {@link Long#MAX_VALUE} if that does not fit or the timeout
+   * is zero (no bound).
+   */
+  long longestHandlingNanos(long timeoutNanos) {
+    if (timeoutNanos <= 0) {
+      return Long.MAX_VALUE;
+    }
+    long total = saturatingMultiply(timeoutNanos, maxAttempts);
+    // The waits double up to maxDelay within 63 attempts; the rest all wait maxDelay.
+    int grown = Math.min(maxAttempts - 1, 63);
+    for (int attempt = 1; attempt <= grown; attempt++) {
+      total = saturatingAdd(total, longestDelayNanos(attempt));
+    }
+    long rest = (long) maxAttempts - 1 - grown;
+    return saturatingAdd(total, saturatingMultiply(maxDelay.toNanos(), rest));
+  }
+
+  private static long saturatingAdd(long a, long b) {
+    long sum = a + b;
+    return sum < 0 ? Long.MAX_VALUE : sum; // both are non-negative
+  }
+
+  private static long saturatingMultiply(long a, long b) {
+    return b != 0 && a > Long.MAX_VALUE / b ? Long.MAX_VALUE : a * b;
   }
 }

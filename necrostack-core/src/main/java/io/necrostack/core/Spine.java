@@ -7,6 +7,7 @@ import io.necrostack.backend.BufferedSettles;
 import io.necrostack.backend.DeadLetterStore;
 import io.necrostack.backend.Delivery;
 import io.necrostack.backend.Drainable;
+import io.necrostack.backend.LeaseRenewal;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
@@ -128,6 +129,10 @@ public final class Spine implements AutoCloseable {
   private final List<OrganRuntime> runtimes;
   private final Map<String, OrganRuntime[]> routes;
   final Backend backend;
+  /** The backend's lease renewal, told when each handling starts; null if it has none. */
+  final LeaseRenewal leases;
+  /** The longest one event's handling may take by the organs' policies; zero: no bound. */
+  final Duration handlingLimit;
   private final long maxSteps;
   final int maxDepth;
   private final Duration pollTimeout;
@@ -234,6 +239,28 @@ public final class Spine implements AutoCloseable {
     Map<String, OrganRuntime[]> table = new HashMap<>();
     byType.forEach((type, l) -> table.put(type, l.toArray(new OrganRuntime[0])));
     this.routes = table;
+    this.leases = backend instanceof LeaseRenewal renewal ? renewal : null;
+    this.handlingLimit = longestHandling(table.values());
+  }
+
+  /**
+   * The longest the handling of one event may take: over every route, its organs' attempts
+   * one after the other, each under its timeout, with the retry waits between them. Zero
+   * when some organ has no timeout: then a handling has no bound.
+   */
+  static Duration longestHandling(Iterable<OrganRuntime[]> routes) {
+    long longest = 0;
+    for (OrganRuntime[] route : routes) {
+      long sum = 0;
+      for (OrganRuntime organ : route) {
+        sum += organ.longestHandlingNanos;
+        if (sum < 0 || organ.longestHandlingNanos == Long.MAX_VALUE) {
+          return Duration.ZERO;
+        }
+      }
+      longest = Math.max(longest, sum);
+    }
+    return Duration.ofNanos(longest);
   }
 
   /** A builder with the defaults named by this class's constants. */

@@ -70,4 +70,11 @@ final class Streams {
       from = "(" + page.get(page.size() - 1).getId();
     }
   }
+
+  /** Entries pending at one consumer of the group. */
+  static long pendingOf(TestRedis redis, String stream, String consumer) {
+    Long count = redis.sync().xpending(stream, "necrostack").getConsumerMessageCount()
+        .get(consumer);
+    return count == null ? 0 : count;
+  }
 }

@@ -53,10 +53,10 @@ class WorkerCrashTest {
     long[] victimPending = {0};
     long recoveredMs;
     try (TestRedis redis = new TestRedis(server.url())) {
-      victimPending[0] = pendingOf(redis, stream, "w1");
+      victimPending[0] = Streams.pendingOf(redis, stream, "w1");
       // Recovery: the survivors have claimed and settled everything the victim left pending.
       await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(20))
-          .until(() -> pendingOf(redis, stream, "w1") == 0);
+          .until(() -> Streams.pendingOf(redis, stream, "w1") == 0);
       recoveredMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killedAt);
     }
 
@@ -142,12 +142,5 @@ class WorkerCrashTest {
 
   private static long size(Path file) throws java.io.IOException {
     return Files.exists(file) ? Files.size(file) : 0; // created by the worker's first record
-  }
-
-  /** Entries pending at one consumer of the group. */
-  private static long pendingOf(TestRedis redis, String stream, String consumer) {
-    Long count = redis.sync().xpending(stream, "necrostack").getConsumerMessageCount()
-        .get(consumer);
-    return count == null ? 0 : count;
   }
 }

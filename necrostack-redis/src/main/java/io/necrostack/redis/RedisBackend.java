@@ -23,6 +23,7 @@ import io.necrostack.backend.BufferedSettles;
 import io.necrostack.backend.DeadLetterStore;
 import io.necrostack.backend.DelayedRedelivery;
 import io.necrostack.backend.Delivery;
+import io.necrostack.backend.LeaseRenewal;
 import io.necrostack.core.Event;
 import java.time.Duration;
 import java.time.Instant;
@@ -79,12 +80,25 @@ import org.slf4j.LoggerFactory;
  * left. Within the limits, {@link Event#fromJson(String)} bounds the JSON (document, strings,
  * numbers, tokens, depth) and the event its type and metadata.
  *
+ * <p><b>Leases.</b> An entry's idle time counts from its delivery, so without more a
+ * consumer holding a batch of slow handlings would see its tail claimed by others before it
+ * started on it. So this backend renews ({@link LeaseRenewal}) every entry delivered to it
+ * and not yet settled or {@linkplain #release released} — read ahead, held back for the read
+ * budget, waiting in the Spine's batch, or being handled — every quarter of the claim idle
+ * time, in one fenced script per round on its own thread ({@code XCLAIM ... JUSTID} to
+ * itself: idle time reset, delivery count unchanged, never an entry another consumer owns).
+ * A handling is renewed only for the limit the Spine gives when it starts (what its handler
+ * timeouts and retries allow): a handler stuck past it lets its entry be claimed. Entries not
+ * started are renewed while the consumer makes progress, so one stuck handling does not hold
+ * the rest of its batch for ever. A crashed consumer renews nothing: its entries are claimed
+ * after the claim idle time.
+ *
  * <p><b>Settling.</b> {@link #commit} writes the emitted events and acknowledges the handled
  * entry in one Lua script, <em>fenced</em>: only if the entry is still pending for this
  * consumer. The guarantee: the emitted events are written, in order, if and only if the
  * handled entry is acknowledged, atomically; an entry claimed by another consumer (because
- * this one was slower than the claim idle time) is not committed here, and the other
- * consumer's handling alone emits. A crash before the commit runs leaves nothing written; the
+ * this one's handling was stuck past its limit, see <em>Leases</em>) is not committed here,
+ * and the other consumer's handling alone emits. A crash before the commit runs leaves nothing written; the
  * entry is redelivered. {@link #ack} is a commit without events. By default ({@link
  * RedisBackendConfig#batchSettles()}) acks and commits are buffered and sent together in one
  * such script at the next pull, not waited for (at most two in flight; the next send, an
@@ -97,8 +111,8 @@ import org.slf4j.LoggerFactory;
  * is kept for {@link #takeRefusedSettles}, for the Spine to apply that event's emit-failure
  * policy. {@link #ackAll} runs one {@code XACK} now. {@link #nack} dead-letters the entry at
  * once with the reason. {@link #retryLater} schedules it for a later redelivery. {@link
- * #release} does nothing: the entries stay pending and are claimed again after the claim idle
- * time. If Redis loses acknowledged writes (no persistence, failover), these guarantees hold
+ * #release} stops renewing: the entries stay pending and are claimed again after the claim
+ * idle time. If Redis loses acknowledged writes (no persistence, failover), these guarantees hold
  * only for what it kept.
  *
  * <p><b>Housekeeping.</b> {@link #deadLetters()} lists, counts, replays and purges dead
@@ -117,7 +131,7 @@ import org.slf4j.LoggerFactory;
  * processes write to; a Spine on it runs until stopped.
  */
 public final class RedisBackend
-    implements Backend, DelayedRedelivery, DeadLetterStore, BufferedSettles {
+    implements Backend, DelayedRedelivery, DeadLetterStore, BufferedSettles, LeaseRenewal {
   /**
    * Metadata key of an event redelivered by {@link #nack(Delivery, String, Duration)}: the
    * deliveries it had before, added to the new entry's own count.
@@ -139,6 +153,7 @@ public final class RedisBackend
   private final String[] streamDelayedAndDlq;
   private final String maxLen;
   private final String deadLetterMaxLen;
+  private final Leases leases;
   private final ReentrantLock readLock = new ReentrantLock();
   private volatile boolean closed;
 
@@ -160,10 +175,11 @@ public final class RedisBackend
   /**
    * An entry decoded off the Spine's thread: the event, or why it is malformed; or, without
    * fields, an entry over the read limits ({@code oversize}) or past the read's byte budget
-   * ({@code held}: read again when its turn comes).
+   * ({@code held}: read again when its turn comes). Its lease is renewed from the read on.
    */
   private record Parsed(String id, Map<String, String> fields, Event event,
-      WireFormat.MalformedEntryException malformed, BoundedEntryOutput.Kind kind, long bytes) {
+      WireFormat.MalformedEntryException malformed, BoundedEntryOutput.Kind kind, long bytes,
+      Leases.Lease lease) {
     boolean held() {
       return kind == BoundedEntryOutput.Kind.HELD;
     }
@@ -255,6 +271,8 @@ public final class RedisBackend
           "cannot create consumer group '" + config.group() + "' on stream '" + config.stream()
               + "' at " + config.redactedUrl() + ": " + RedisConnections.describe(e));
     }
+    this.leases = new Leases(config, redis);
+    leases.start();
     log.atInfo()
         .addKeyValue("url", config.redactedUrl())
         .addKeyValue("stream", config.stream())
@@ -400,9 +418,13 @@ public final class RedisBackend
         // crash-inducing poison in that batch kept from being handled, and after max
         // deliveries they would all be dead-lettered with the poison. One at a time, only
         // the entry actually handled when the consumer dies pays for it.
-        if (!ownPendingDone) {
+        // Nothing else is read before the previous life's entries are: an entry of this life
+        // would join the own pending list the scan pages through, and be handed out twice.
+        // So an own pending entry that yields no delivery (deleted, malformed, past max
+        // deliveries) is followed by the next one, not by new entries.
+        while (!ownPendingDone) {
           readOwnPending(1, out);
-          if (!out.isEmpty()) {
+          if (!out.isEmpty() || closed) {
             return counted(out);
           }
         }
@@ -515,7 +537,10 @@ public final class RedisBackend
             "MaxDeliveriesExceeded");
         continue;
       }
-      Delivery d = deliver(parse(id, fields, 0), count);
+      Leases.Batch batch = leases.batch(1);
+      Leases.Lease lease = batch.add(id);
+      batch.hold(); // before deliver(), which may settle it at once
+      Delivery d = deliver(parse(id, fields, 0, lease), count);
       if (d != null) {
         out.add(d);
       }
@@ -616,10 +641,14 @@ public final class RedisBackend
       List<BoundedEntryOutput.Entry> entry = awaitReply(reads.get(i));
       String id = run.get(i).id();
       if (entry.isEmpty()) {
-        retrying(() -> redis.sync().xack(config.stream(), config.group(), id));
+        try {
+          retrying(() -> redis.sync().xack(config.stream(), config.group(), id));
+        } finally {
+          run.get(i).lease().done();
+        }
         lost(List.of(id));
       } else {
-        read.add(parse(entry.get(0)));
+        read.add(parse(entry.get(0), run.get(i).lease()));
       }
     }
     for (int i = 0; i < run.size(); i++) {
@@ -663,36 +692,42 @@ public final class RedisBackend
         CommandType.XREADGROUP, new BoundedEntryOutput(true, budget, keepFirst), args);
     // Decoding is most of a read's client-side cost: on the I/O thread it overlaps with the
     // Spine's handling. Nothing here talks to Redis (dead-lettering happens in deliver()).
+    // The entries are held, and their leases renewed, from here on: a batch read ahead or
+    // held back for the budget may wait longer than the claim idle time before a pull takes it.
     CompletableFuture<List<Parsed>> parsed =
-        command.toCompletableFuture().thenApply(RedisBackend::parse);
+        command.toCompletableFuture().thenApply(entries -> parse(entries, leases));
     return new PendingRead(command, parsed, System.nanoTime(), redis.readTimeout(block));
   }
 
-  private static List<Parsed> parse(List<BoundedEntryOutput.Entry> entries) {
+  /** A read's entries, each with a lease: all of them are pending for this consumer now. */
+  private static List<Parsed> parse(List<BoundedEntryOutput.Entry> entries, Leases leases) {
     if (entries == null || entries.isEmpty()) {
       return List.of();
     }
     List<Parsed> parsed = new ArrayList<>(entries.size());
+    Leases.Batch batch = leases.batch(entries.size());
     for (BoundedEntryOutput.Entry e : entries) {
-      parsed.add(parse(e));
+      parsed.add(parse(e, batch.add(e.id())));
     }
+    batch.hold();
     return parsed;
   }
 
-  private static Parsed parse(BoundedEntryOutput.Entry e) {
+  private static Parsed parse(BoundedEntryOutput.Entry e, Leases.Lease lease) {
     if (e.kind() != BoundedEntryOutput.Kind.KEPT) {
-      return new Parsed(e.id(), null, null, null, e.kind(), e.bytes());
+      return new Parsed(e.id(), null, null, null, e.kind(), e.bytes(), lease);
     }
-    return parse(e.id(), e.fields(), e.bytes());
+    return parse(e.id(), e.fields(), e.bytes(), lease);
   }
 
   /** Decodes one entry into its event, or keeps why it is malformed. Talks to no one. */
-  private static Parsed parse(String id, Map<String, String> fields, long bytes) {
+  private static Parsed parse(String id, Map<String, String> fields, long bytes,
+      Leases.Lease lease) {
     try {
       return new Parsed(id, fields, WireFormat.decode(fields), null,
-          BoundedEntryOutput.Kind.KEPT, bytes);
+          BoundedEntryOutput.Kind.KEPT, bytes, lease);
     } catch (WireFormat.MalformedEntryException e) {
-      return new Parsed(id, fields, null, e, BoundedEntryOutput.Kind.KEPT, bytes);
+      return new Parsed(id, fields, null, e, BoundedEntryOutput.Kind.KEPT, bytes, lease);
     }
   }
 
@@ -752,12 +787,15 @@ public final class RedisBackend
   private Delivery deliver(Parsed entry, int count) {
     String id = entry.id();
     if (entry.kind() == BoundedEntryOutput.Kind.OVERSIZE) {
-      deadLetterOversize(id, count);
+      try {
+        deadLetterOversize(id, count);
+      } finally {
+        entry.lease().done();
+      }
       return null;
     }
-    Map<String, String> fields = entry.fields();
     if (entry.malformed() != null) {
-      deadLetter(id, fields, count, entry.malformed().getMessage(), "MalformedEntry");
+      deadLetterHeld(entry, count, entry.malformed().getMessage(), "MalformedEntry");
       return null;
     }
     Event event = entry.event();
@@ -769,13 +807,31 @@ public final class RedisBackend
         // metadata written by someone else; the entry's own count stands
       }
       if (count > config.maxDeliveries()) {
-        deadLetter(id, fields, count,
+        deadLetterHeld(entry, count,
             "exceeded max deliveries: delivery " + count + " > " + config.maxDeliveries(),
             "MaxDeliveriesExceeded");
         return null;
       }
     }
-    return new RedisDelivery(event, count, id, this);
+    return new RedisDelivery(event, count, id, this, entry.lease());
+  }
+
+  /** Dead-letters an entry that was to be delivered; its lease ends whatever the outcome. */
+  private void deadLetterHeld(Parsed entry, int count, String reason, String errorClass) {
+    try {
+      deadLetter(entry.id(), entry.fields(), count, reason, errorClass);
+    } finally {
+      entry.lease().done();
+    }
+  }
+
+  /**
+   * From now on the delivery's lease is renewed for at most {@code limit} (zero: for as long
+   * as it is held): a handling stuck past it lets its entry be claimed by another consumer.
+   */
+  @Override
+  public void handlingStarted(Delivery delivery, Duration limit) {
+    own(delivery).lease().started(limit.toNanos());
   }
 
   // ------------------------------------------------------------------ settling
@@ -798,6 +854,8 @@ public final class RedisBackend
           d.deliveryId())));
     } catch (RuntimeException e) {
       throw settleFailure("cannot ack entry " + d.deliveryId(), e);
+    } finally {
+      d.lease().done();
     }
   }
 
@@ -811,12 +869,16 @@ public final class RedisBackend
     for (int i = 0; i < ids.length; i++) {
       ids[i] = own(deliveries.get(i)).deliveryId();
     }
-    checkOpen();
-    flush();
     try {
+      checkOpen();
+      flush();
       acked.add(retrying(() -> redis.sync().xack(config.stream(), config.group(), ids)));
     } catch (RuntimeException e) {
       throw settleFailure("cannot ack " + ids.length + " entries", e);
+    } finally {
+      for (Delivery d : deliveries) {
+        ((RedisDelivery) d).lease().done();
+      }
     }
   }
 
@@ -826,8 +888,12 @@ public final class RedisBackend
     RedisDelivery d = own(delivery);
     checkOpen();
     Map<String, String> fields = WireFormat.fields(d.event());
-    deadLetter(d.deliveryId(), fields, d.deliveryCount(),
-        reason == null ? "nack" : reason, "Nack");
+    try {
+      deadLetter(d.deliveryId(), fields, d.deliveryCount(),
+          reason == null ? "nack" : reason, "Nack");
+    } finally {
+      d.lease().done();
+    }
   }
 
   /**
@@ -849,11 +915,17 @@ public final class RedisBackend
     retryLater(d, delay, again);
   }
 
-  /** Does nothing: the entries stay pending and are claimed again after the idle time. */
+  /**
+   * Stops renewing the entries' leases: they stay pending and are claimed again after the
+   * claim idle time (or delivered again at this consumer's next start).
+   */
   @Override
   public void release(List<Delivery> deliveries) {
     for (Delivery d : deliveries) {
       own(d);
+    }
+    for (Delivery d : deliveries) {
+      ((RedisDelivery) d).lease().done();
     }
   }
 
@@ -895,6 +967,14 @@ public final class RedisBackend
    */
   public boolean tryCommit(Delivery delivery, List<Event> emitted) {
     RedisDelivery d = own(delivery);
+    try {
+      return commitNow(d, emitted);
+    } finally {
+      d.lease().done(); // committed, refused, or left pending to be delivered again
+    }
+  }
+
+  private boolean commitNow(RedisDelivery d, List<Event> emitted) {
     for (Event event : emitted) {
       Objects.requireNonNull(event, "emitted contains null");
     }
@@ -1087,6 +1167,7 @@ public final class RedisBackend
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       inFlight.poll();
+      endLeases(f);
       log.atWarn().addKeyValue("entries", f.entries().size())
           .log("interrupted while settling; those entries may be delivered again");
       return;
@@ -1123,6 +1204,7 @@ public final class RedisBackend
         recreateGroup(); // the pending list went with the group: nothing of ours to settle
         fencedCommits.add(f.entries().size());
         forgetRefusals(f);
+        endLeases(f);
         return true;
       }
       if (isRefusal(e)) {
@@ -1138,7 +1220,19 @@ public final class RedisBackend
     return true;
   }
 
+  /**
+   * Settled, or left pending to be delivered again: no longer renewed. A settle that could not
+   * reach Redis stays queued and keeps its leases until it is through; a refused one keeps
+   * them until the Spine settles the entry again.
+   */
+  private static void endLeases(InFlight f) {
+    for (RedisDelivery d : f.entries()) {
+      d.lease().done();
+    }
+  }
+
   private void account(InFlight f, List<Object> results) {
+    endLeases(f);
     for (int i = 0; i < f.entries().size(); i++) {
       RedisDelivery d = f.entries().get(i);
       if (!refusals.isEmpty()) {
@@ -1225,6 +1319,7 @@ public final class RedisBackend
       if (pending != null && !pending.contains(d.deliveryId())) {
         fencedCommits.increment();
         refusals.remove(d.deliveryId());
+        d.lease().done(); // another consumer's now
         continue;
       }
       int attempt = refusals.merge(d.deliveryId(), 1, Integer::sum);
@@ -1234,6 +1329,7 @@ public final class RedisBackend
       if (refused.size() > maxRefused()) {
         RefusedSettle dropped = refused.poll();
         refusals.remove(dropped.delivery().deliveryId());
+        ((RedisDelivery) dropped.delivery()).lease().done();
         log.atWarn()
             .addKeyValue("entry_id", dropped.delivery().deliveryId())
             .log("refused settle not taken in time, dropped; its entry stays pending and is"
@@ -1475,6 +1571,14 @@ public final class RedisBackend
    */
   public boolean retryLater(Delivery delivery, Duration delay, Event event) {
     RedisDelivery d = own(delivery);
+    try {
+      return scheduleNow(d, delay, event);
+    } finally {
+      d.lease().done(); // scheduled, refused, or left pending to be delivered again
+    }
+  }
+
+  private boolean scheduleNow(RedisDelivery d, Duration delay, Event event) {
     Objects.requireNonNull(delay, "delay == null");
     Objects.requireNonNull(event, "event == null");
     if (delay.isNegative()) {
@@ -1667,7 +1771,8 @@ public final class RedisBackend
 
   /**
    * Sends buffered settles (retrying for at most the retry time if Redis is unreachable),
-   * then closes both connections and the client; a blocked pull returns empty. Idempotent.
+   * stops renewing leases, then closes both connections and the client; a blocked pull
+   * returns empty. Idempotent.
    */
   @Override
   public void close() {
@@ -1686,6 +1791,7 @@ public final class RedisBackend
               + " and will be delivered again");
     }
     closed = true;
+    leases.close(); // what is still held stays pending: claimed after the claim idle time
     redis.close();
     log.atInfo().addKeyValue("consumer", config.consumer()).log("redis backend closed");
   }

@@ -178,9 +178,10 @@ public final class RedisBackendConfig {
   }
 
   /**
-   * How long an entry must sit pending, unsettled, before another consumer may claim it.
-   * Make it longer than the slowest handling: a slower handler loses its entry (its commit is
-   * then refused, see {@link RedisBackend#tryCommit}).
+   * How long an entry must sit pending, unsettled, before another consumer may claim it. A
+   * live consumer renews the entries it holds every quarter of this time (see {@link
+   * RedisBackend}, <em>Leases</em>), so it bounds how long a crashed consumer's entries wait
+   * and how late a stuck handling is taken over, not how long a handling may take.
    */
   public Duration claimIdleTime() {
     return claimIdleTime;

@@ -3,9 +3,12 @@ package io.necrostack.redis;
 import io.necrostack.backend.Delivery;
 import io.necrostack.core.Event;
 
-/** A delivery from a {@link RedisBackend}: the event and its stream entry id. */
-record RedisDelivery(Event event, int deliveryCount, String deliveryId, RedisBackend owner)
-    implements Delivery {
+/**
+ * A delivery from a {@link RedisBackend}: the event, its stream entry id, and the lease the
+ * backend renews until it is settled.
+ */
+record RedisDelivery(Event event, int deliveryCount, String deliveryId, RedisBackend owner,
+    Leases.Lease lease) implements Delivery {
 
   @Override
   public String toString() {

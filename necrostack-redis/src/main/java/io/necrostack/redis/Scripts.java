@@ -267,13 +267,24 @@ final class Scripts {
    * <p>A script rather than Lettuce's xautoclaim because Lettuce 7.7 drops the third reply
    * element of Redis 7 (ids deleted or trimmed while pending), and because the delivery
    * counts (needed for max deliveries) come from XPENDING in the same atomic step. An entry
-   * over the read limits comes back as {id, {}, count, reason}, without its fields.
+   * over the read limits comes back as {id, {}, count, reason}, without its fields. One
+   * XAUTOCLAIM scans at most ten times its count; entries whose consumers renew their
+   * leases are never idle, so the round scans on past them (up to 100 such steps) instead of
+   * ending empty while idle entries, a dead consumer's, wait further on.
    */
   static final String CLAIM =
       ENTRY_LIMITS
           + """
-      local r = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4],
-          'COUNT', ARGV[5])
+      local cursor = ARGV[4]
+      local r
+      for step = 1, 100 do
+        r = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], cursor,
+            'COUNT', ARGV[5])
+        cursor = r[1]
+        if #r[2] > 0 or (r[3] and #r[3] > 0) or cursor == '0-0' then
+          break
+        end
+      end
       local out = {}
       local deleted = r[3] or {}
       for _, e in ipairs(r[2]) do
@@ -296,7 +307,7 @@ final class Scripts {
           redis.call('XACK', KEYS[1], ARGV[1], id)
         end
       end
-      return {r[1], out, deleted}
+      return {cursor, out, deleted}
       """;
 
   /**
@@ -330,6 +341,44 @@ final class Scripts {
         end
       end
       return {last, out, deleted}
+      """;
+
+  /**
+   * Renews the leases of entries this consumer holds: KEYS[1] stream; ARGV[1] group, ARGV[2]
+   * consumer, then the entry ids. Each id still pending for this consumer, and still in the
+   * stream, has its idle time reset (XCLAIM to itself, idle 0, JUSTID: the delivery count
+   * stays). The ownership check and the claim are one atomic step, so an entry another
+   * consumer claimed meanwhile is never taken back. An entry deleted or trimmed from the
+   * stream is left alone: XCLAIM would drop it from the pending list, and the commit of its
+   * handling would then be refused. Returns {{ids not pending for this consumer}, {ids no
+   * longer in the stream}}.
+   */
+  static final String RENEW =
+      """
+      local lost = {}
+      local gone = {}
+      local mine = {}
+      for j = 3, #ARGV do
+        local id = ARGV[j]
+        local p = redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1, ARGV[2])
+        if #p == 0 then
+          lost[#lost + 1] = id
+        elseif #redis.call('XRANGE', KEYS[1], id, id) == 0 then
+          gone[#gone + 1] = id
+        else
+          mine[#mine + 1] = id
+        end
+      end
+      -- In slices: unpack fails past a few thousand values.
+      for k = 1, #mine, 500 do
+        local args = {'XCLAIM', KEYS[1], ARGV[1], ARGV[2], '0'}
+        for m = k, math.min(k + 499, #mine) do
+          args[#args + 1] = mine[m]
+        end
+        args[#args + 1] = 'JUSTID'
+        redis.call(unpack(args))
+      end
+      return {lost, gone}
       """;
 
   /**

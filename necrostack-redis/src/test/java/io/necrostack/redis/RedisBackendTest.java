@@ -253,6 +253,7 @@ class RedisBackendTest {
     b.enqueueAll(List.of(Event.of("KEEP"), Event.of("GONE")));
     List<Delivery> got = pullAtLeast(b, 2);
     raw.sync().xdel(stream, got.get(1).deliveryId()); // XDEL leaves it in the pending list
+    b.release(got); // given back: no longer renewed, so both are claimed in one round
 
     List<Delivery> again = new ArrayList<>();
     await().atMost(Duration.ofSeconds(10)).until(() -> {
@@ -395,6 +396,92 @@ class RedisBackendTest {
   }
 
   @Test
+  void aRestartWhoseFirstOwnPendingEntryIsGoneDeliversEveryEntryOnce() throws Exception {
+    String stream = TestRedis.uniqueStream("ownpending-gone");
+    RedisBackendConfig cfg = config(stream).consumer("stable").batchSize(4).build();
+    RedisBackend first = backend(cfg);
+    first.enqueueAll(List.of(Event.of("P"), Event.of("Q")));
+    List<Delivery> taken = pullAtLeast(first, 2);
+    first.close();
+    raw.sync().xdel(stream, taken.get(0).deliveryId()); // P: pending, but gone from the stream
+    List<Event> more = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      more.add(Event.of("NEW", Map.of("i", i)));
+    }
+    RedisBackend second = backend(cfg); // read ahead, like the first
+    second.enqueueAll(more);
+
+    // Drain, holding everything unsettled like a Spine with events in flight.
+    List<Delivery> got = new ArrayList<>();
+    int idlePulls = 0;
+    while (idlePulls < 3) {
+      List<Delivery> batch = second.pull(4, SHORT);
+      got.addAll(batch);
+      idlePulls = batch.isEmpty() ? idlePulls + 1 : 0;
+    }
+
+    assertThat(got).extracting(Delivery::deliveryId).doesNotHaveDuplicates();
+    assertThat(got).extracting(d -> d.event().eventType()).filteredOn("Q"::equals).hasSize(1);
+    assertThat(got).hasSize(21);
+    assertThat(second.metrics().lostEntries()).isEqualTo(1);
+    second.ackAll(got);
+    assertThat(raw.sync().xpending(stream, "necrostack").getCount()).isZero();
+  }
+
+  @Test
+  void entriesHeldLongerThanTheClaimIdleTimeAreRenewedAndNotClaimedByAnother()
+      throws Exception {
+    String stream = TestRedis.uniqueStream("held");
+    RedisBackendConfig.Builder cfg = config(stream).batchSize(2)
+        .claimIdleTime(Duration.ofMillis(200))
+        .claimInterval(Duration.ofMillis(20));
+    RedisBackend holder = backend(cfg.consumer("holder").build());
+    RedisBackend other = backend(cfg.consumer("other").build());
+    holder.enqueueAll(List.of(Event.of("A"), Event.of("B"), Event.of("C"), Event.of("D")));
+    List<Delivery> batch = holder.pull(2, SHORT); // A, B; C and D read ahead
+    assertThat(batch).hasSize(2);
+    await().atMost(Duration.ofSeconds(5))
+        .until(() -> raw.sync().xpending(stream, "necrostack").getCount() == 4);
+    holder.handlingStarted(batch.get(0), Duration.ofSeconds(10)); // a long handling of A
+
+    // Several claim idle times: the other consumer's claim rounds find nothing idle.
+    List<Delivery> stolen = new CopyOnWriteArrayList<>();
+    await().during(Duration.ofMillis(1000)).atMost(Duration.ofSeconds(5)).until(() -> {
+      stolen.addAll(other.pull(10, SHORT));
+      return stolen.isEmpty();
+    });
+
+    holder.ackAll(batch);
+    List<Delivery> rest = holder.pull(2, SHORT);
+    assertThat(rest).extracting(d -> d.event().eventType()).containsExactly("C", "D");
+    assertThat(rest).extracting(Delivery::deliveryCount).containsOnly(1);
+    holder.ackAll(rest);
+    assertThat(other.metrics().reclaimed()).isZero();
+    assertThat(raw.sync().xpending(stream, "necrostack").getCount()).isZero();
+  }
+
+  @Test
+  void anEntryDeletedWhileHeldStaysPendingAndItsCommitStillWritesItsOutput()
+      throws Exception {
+    String stream = TestRedis.uniqueStream("held-deleted");
+    RedisBackend b = backend(config(stream).consumer("c1")
+        .claimIdleTime(Duration.ofMillis(100)).build());
+    b.enqueue(Event.of("IN"));
+    Delivery d = pullAtLeast(b, 1).get(0);
+    b.handlingStarted(d, Duration.ofSeconds(10));
+    raw.sync().xdel(stream, d.deliveryId());
+
+    // Renewals run meanwhile; XCLAIM would drop a deleted entry from the pending list.
+    await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5))
+        .until(() -> raw.sync().xpending(stream, "necrostack").getCount() == 1);
+
+    assertThat(b.tryCommit(d, List.of(Event.of("OUT")))).isTrue();
+    assertThat(raw.sync().xrange(stream, Range.create("-", "+")))
+        .extracting(m -> Event.fromJson(m.getBody().get("event")).eventType())
+        .containsExactly("OUT");
+  }
+
+  @Test
   void anEntryDeliveredMoreThanMaxDeliveriesIsDeadLettered() throws Exception {
     String stream = TestRedis.uniqueStream("poison");
     RedisBackend b = backend(config(stream).consumer("c1")
@@ -451,6 +538,7 @@ class RedisBackendTest {
     RedisBackend fast = backend(cfg.consumer("fast").build());
     slow.enqueue(Event.of("IN"));
     Delivery slowDelivery = pullAtLeast(slow, 1).get(0);
+    slow.handlingStarted(slowDelivery, Duration.ofMillis(1)); // then stuck: its lease lapses
     List<Delivery> claimed = new ArrayList<>();
     await().atMost(Duration.ofSeconds(10)).until(() -> {
       claimed.addAll(fast.pull(1, SHORT));
@@ -758,9 +846,11 @@ class RedisBackendTest {
   @Test
   void idleConsumersAreRemovedOnlyWhenNothingIsPending() throws Exception {
     String stream = TestRedis.uniqueStream("cleanup");
-    RedisBackend self = backend(stream, "self");
-    RedisBackend idle = backend(stream, "idle");
-    RedisBackend busy = backend(stream, "busy");
+    // No read-ahead: it would give one consumer two entries, renewed while it holds them.
+    RedisBackendConfig.Builder cfg = config(stream).readAhead(false);
+    RedisBackend self = backend(cfg.consumer("self").build());
+    RedisBackend idle = backend(cfg.consumer("idle").build());
+    RedisBackend busy = backend(cfg.consumer("busy").build());
     self.enqueueAll(List.of(Event.of("A"), Event.of("B"), Event.of("C")));
     pullAtLeast(busy, 1); // busy now holds a pending entry
     idle.ackAll(pullAtLeast(idle, 1)); // idle handled one: known to the group, nothing pending

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.necrostack.core.Event;
+import io.necrostack.core.HandlerPolicy;
 import io.necrostack.core.Organ;
 import io.necrostack.core.Spine;
 import io.necrostack.core.SpineStats;
@@ -111,8 +112,9 @@ class RedisSpineTest {
     CountDownLatch fastHandled = new CountDownLatch(1);
     Organ slowOrgan = Organ.on("IN", e -> {
       slowHolding.countDown();
-      // Slower than the claim idle time: the fast Spine claims and handles it meanwhile.
-      fastHandled.await(30, TimeUnit.SECONDS);
+      // Stuck past its timeout (it ignores the interrupt), so its lease is no longer
+      // renewed: the fast Spine claims and handles the event meanwhile.
+      awaitUninterruptibly(fastHandled);
       return Event.of("OUT", Map.of("by", "slow"));
     });
     Organ fastOrgan = Organ.on("IN", e -> {
@@ -124,7 +126,8 @@ class RedisSpineTest {
         .claimInterval(Duration.ofMillis(50));
     RedisBackend slowBackend = RedisBackend.create(cfg.consumer("slow").build());
     RedisBackend fastBackend = RedisBackend.create(cfg.consumer("fast").build());
-    Spine slow = Spine.builder().organs(slowOrgan).backend(slowBackend).ownsBackend(true).build();
+    Spine slow = Spine.builder().organs(slowOrgan).backend(slowBackend).ownsBackend(true)
+        .handlerPolicy(HandlerPolicy.DEFAULT.withTimeout(Duration.ofMillis(100))).build();
     Spine fast = Spine.builder().organs(fastOrgan).backend(fastBackend).ownsBackend(true).build();
 
     slow.start(Event.of("IN"));
@@ -208,5 +211,17 @@ class RedisSpineTest {
     assertThat(deliveries).as("three deliveries, then dead-lettered").hasSize(3);
     assertThat(backend.deadLetters().list(10).get(0).deliveryCount()).contains(3);
     backend.close();
+  }
+
+  /** Waits for the latch ignoring interrupts, as a stuck handler does; at most 30 s. */
+  private static void awaitUninterruptibly(CountDownLatch latch) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (latch.getCount() > 0 && deadline - System.nanoTime() > 0) {
+      try {
+        latch.await(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+      } catch (InterruptedException e) {
+        // the handler timeout's interrupt: ignored
+      }
+    }
   }
 }
