@@ -22,12 +22,21 @@ public record EventGraph(List<Node> organs) {
    * @param name the organ's name
    * @param listensTo the types it listens to
    * @param emits the types it declares it emits
+   * @param payloadTypes the payload classes it declares, by event type (see {@link
+   *     Organ#payloadTypes()})
    */
-  public record Node(String name, Set<String> listensTo, Set<String> emits) {
-    /** Copies the sets. */
+  public record Node(String name, Set<String> listensTo, Set<String> emits,
+      Map<String, Class<?>> payloadTypes) {
+    /** Copies the sets and the map. */
     public Node {
       listensTo = Set.copyOf(listensTo);
       emits = Set.copyOf(emits);
+      payloadTypes = Map.copyOf(payloadTypes);
+    }
+
+    /** A node without payload declarations. */
+    public Node(String name, Set<String> listensTo, Set<String> emits) {
+      this(name, listensTo, emits, Map.of());
     }
   }
 
@@ -40,7 +49,9 @@ public record EventGraph(List<Node> organs) {
   public static EventGraph of(List<Organ> organs) {
     List<Node> nodes = new ArrayList<>();
     for (Organ organ : organs) {
-      nodes.add(new Node(organ.name(), ordered(organ.listensTo()), ordered(organ.emits())));
+      Map<String, Class<?>> payloadTypes = organ.payloadTypes();
+      nodes.add(new Node(organ.name(), ordered(organ.listensTo()), ordered(organ.emits()),
+          payloadTypes == null ? Map.of() : payloadTypes));
     }
     return new EventGraph(nodes);
   }
@@ -88,6 +99,26 @@ public record EventGraph(List<Node> organs) {
       }
     }
     return sb.append("}\n").toString();
+  }
+
+  /**
+   * The graph as an AsyncAPI 3.0 document (JSON): the stream or topic as one channel, a
+   * message per event type with the four-field envelope as its schema and, where an organ
+   * declared a payload class ({@link Organ#payloadTypes()}), that class's JSON schema as the
+   * payload's (else any object), and an operation per organ and direction ({@code receive} for
+   * what it listens to, {@code send} for what it declares it emits).
+   *
+   * @param title the document's title, e.g. the application's name
+   * @param version the application's version
+   * @param address the channel's address: the stream key or topic name
+   */
+  public String toAsyncApi(String title, String version, String address) {
+    return AsyncApiDocument.of(this, title, version, address);
+  }
+
+  /** Every event type in the graph, in first-seen order (listened types before emitted). */
+  List<String> eventTypes() {
+    return List.copyOf(typeIds().keySet());
   }
 
   private Map<String, String> typeIds() {

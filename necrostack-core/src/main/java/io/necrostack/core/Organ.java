@@ -1,5 +1,6 @@
 package io.necrostack.core;
 
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -26,6 +27,16 @@ public interface Organ {
    */
   default Set<String> emits() {
     return Set.of();
+  }
+
+  /**
+   * The classes (records, usually) that describe the payloads of some of the types this organ
+   * listens to or emits, by event type; empty by default. A declaration documents the event
+   * (the AsyncAPI export of {@link EventGraph#toAsyncApi} turns it into a payload schema); the
+   * Spine does not check payloads against it.
+   */
+  default Map<String, Class<?>> payloadTypes() {
+    return Map.of();
   }
 
   /** The organ's name, unique within a Spine; by default the class's simple name. */

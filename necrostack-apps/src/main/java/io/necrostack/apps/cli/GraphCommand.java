@@ -18,7 +18,12 @@ import picocli.CommandLine.Parameters;
 @Command(
     name = "graph",
     mixinStandardHelpOptions = true,
-    description = "Print an app's event graph: its organs, the types they listen to and emit.")
+    description = {
+      "Print an app's event graph: its organs, the types they listen to and emit.",
+      "--format asyncapi writes an AsyncAPI 3.0 document: the stream as its channel, a"
+          + " message per event type (the envelope and, where declared, the payload's"
+          + " schema), an operation per organ."
+    })
 final class GraphCommand implements Callable<Integer> {
   /** The apps whose graph can be printed. */
   enum App {
@@ -34,7 +39,8 @@ final class GraphCommand implements Callable<Integer> {
   /** The output formats. */
   enum Format {
     MERMAID,
-    DOT;
+    DOT,
+    ASYNCAPI;
 
     @Override
     public String toString() {
@@ -56,8 +62,15 @@ final class GraphCommand implements Callable<Integer> {
       names = "--format",
       paramLabel = "FORMAT",
       defaultValue = "mermaid",
-      description = "mermaid or dot (default: ${DEFAULT-VALUE}).")
+      description = "mermaid, dot or asyncapi (default: ${DEFAULT-VALUE}).")
   Format format;
+
+  @Option(
+      names = "--stream",
+      paramLabel = "KEY",
+      description = "With --format asyncapi: the channel's address, the stream key or topic"
+          + " the app runs on (default: necrostack:<app>).")
+  String stream;
 
   GraphCommand(CliIo io) {
     this.io = io;
@@ -66,9 +79,20 @@ final class GraphCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     EventGraph graph = EventGraph.of(organs(app));
-    io.out().print(format == Format.DOT ? graph.toDot() : graph.toMermaid());
+    io.out().print(switch (format) {
+      case DOT -> graph.toDot();
+      case MERMAID -> graph.toMermaid();
+      case ASYNCAPI -> graph.toAsyncApi("NecroStack " + app, version(),
+          stream != null ? stream : "necrostack:" + app);
+    });
     io.out().flush();
     return 0;
+  }
+
+  /** This build's version, from the jar's manifest; "development" when run from classes. */
+  static String version() {
+    String version = GraphCommand.class.getPackage().getImplementationVersion();
+    return version != null ? version : "development";
   }
 
   /** The app's organs; they are only inspected, never run, so output goes nowhere. */

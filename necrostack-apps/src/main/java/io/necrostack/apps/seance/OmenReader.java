@@ -13,6 +13,11 @@ final class OmenReader implements Organ {
   private static final long SALT = 3;
 
   @Override
+  public Map<String, Class<?>> payloadTypes() {
+    return SeancePayloads.of(SeanceEvents.ANSWER_GENERATED, SeanceEvents.OMEN_REVEALED);
+  }
+
+  @Override
   public Set<String> listensTo() {
     return Set.of(SeanceEvents.ANSWER_GENERATED);
   }

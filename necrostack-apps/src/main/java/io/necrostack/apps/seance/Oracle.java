@@ -12,6 +12,11 @@ final class Oracle implements Organ {
   private static final long SALT = 2;
 
   @Override
+  public Map<String, Class<?>> payloadTypes() {
+    return SeancePayloads.of(SeanceEvents.SPIRIT_APPEARED, SeanceEvents.ANSWER_GENERATED);
+  }
+
+  @Override
   public Set<String> listensTo() {
     return Set.of(SeanceEvents.SPIRIT_APPEARED);
   }

@@ -4,6 +4,7 @@ import io.necrostack.core.Emission;
 import io.necrostack.core.Event;
 import io.necrostack.core.Organ;
 import java.io.PrintStream;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 
@@ -19,6 +20,11 @@ final class Scribe implements Organ {
   Scribe(PrintStream out, Runnable onDone) {
     this.out = Objects.requireNonNull(out, "out == null");
     this.onDone = Objects.requireNonNull(onDone, "onDone == null");
+  }
+
+  @Override
+  public Map<String, Class<?>> payloadTypes() {
+    return SeancePayloads.of(SeanceEvents.OMEN_REVEALED);
   }
 
   @Override

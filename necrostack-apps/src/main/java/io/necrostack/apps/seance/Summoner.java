@@ -13,6 +13,11 @@ final class Summoner implements Organ {
   private static final long SALT = 1;
 
   @Override
+  public Map<String, Class<?>> payloadTypes() {
+    return SeancePayloads.of(SeanceEvents.SUMMON_RITUAL, SeanceEvents.SPIRIT_APPEARED);
+  }
+
+  @Override
   public Set<String> listensTo() {
     return Set.of(SeanceEvents.SUMMON_RITUAL);
   }

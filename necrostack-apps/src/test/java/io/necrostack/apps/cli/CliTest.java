@@ -6,8 +6,13 @@ import ch.qos.logback.classic.Level;
 import io.necrostack.apps.seance.SeanceApp;
 import io.necrostack.apps.seance.SeanceRequest;
 import io.necrostack.backend.InMemoryBackend;
+import io.necrostack.core.Event;
+import io.necrostack.core.HandlingObserver;
+import io.necrostack.core.Spine;
+import io.necrostack.testing.AsyncApi;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -16,6 +21,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalLong;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -185,6 +191,45 @@ class CliTest {
         .contains("\"organ:Transformer\" -> \"DATA_TRANSFORMED\";")
         .contains("\"DATA_TRANSFORMED\" -> \"organ:SummaryReporter\";")
         .contains("\"ETL_FAILED\" -> \"organ:SummaryReporter\";");
+  }
+
+  /**
+   * The AsyncAPI export of the Séance is a valid AsyncAPI 3.0 document, and the payload schema
+   * it gives each event type matches what a real séance's events hold.
+   */
+  @Test
+  void graphWritesTheSeanceAsAsyncApiWhosePayloadSchemasMatchARealSeance() {
+    Run run = Run.of("graph", "seance", "--format", "asyncapi", "--stream", "necrostack:demo");
+
+    assertThat(run.code()).as(run.err()).isZero();
+    assertThat(AsyncApi.problems(run.out())).isEmpty();
+    JsonNode doc = AsyncApi.parse(run.out());
+    assertThat(doc.get("channels").get("events").get("address").asString())
+        .isEqualTo("necrostack:demo");
+    JsonNode schemas = doc.get("components").get("schemas");
+
+    List<Event> seen = new CopyOnWriteArrayList<>();
+    HandlingObserver capture = (event, organ) -> {
+      seen.add(event);
+      return HandlingObserver.Scope.NONE;
+    };
+    Spine.builder()
+        .organs(SeanceApp.organs(new PrintStream(OutputStream.nullOutputStream()), () -> {}))
+        .observer(capture)
+        .backend(new InMemoryBackend())
+        .build()
+        .run(SeanceApp.summon(new SeanceRequest(null, null, null, OptionalLong.of(3))));
+
+    assertThat(seen).extracting(Event::eventType).containsExactly("SUMMON_RITUAL",
+        "SPIRIT_APPEARED", "ANSWER_GENERATED", "OMEN_REVEALED");
+    for (Event event : seen) {
+      JsonNode payloadSchema = schemas.get(event.eventType()).get("allOf").get(1)
+          .get("properties").get("payload");
+      assertThat(payloadSchema.get("type").asString()).isEqualTo("object");
+      assertThat(payloadSchema.has("properties")).as("declared: %s", event.eventType()).isTrue();
+      JsonNode payload = AsyncApi.parse(event.toJson()).get("payload");
+      assertThat(AsyncApi.problems(payloadSchema, payload)).as(event.eventType()).isEmpty();
+    }
   }
 
   @Test
