@@ -338,12 +338,13 @@ class CliTest {
             .filter(l -> "spine started".equals(l.get("message").asString()))
             .findFirst()
             .orElseThrow();
-    assertThat(started.get("level").asString()).isEqualTo("INFO");
-    assertThat(started.get("logger").asString()).isEqualTo("io.necrostack.core.Spine");
-    assertThat(Instant.parse(started.get("timestamp").asString())).isNotNull();
-    assertThat(started.get("timestamp").asString()).endsWith("Z");
-    assertThat(started.get("organs").asInt()).isEqualTo(4);
-    assertThat(started.get("organs").isNumber()).isTrue();
+    assertThat(started.get("log.level").asString()).isEqualTo("INFO");
+    assertThat(started.get("log.logger").asString()).isEqualTo("io.necrostack.core.Spine");
+    assertThat(Instant.parse(started.get("@timestamp").asString())).isNotNull();
+    assertThat(started.get("@timestamp").asString()).endsWith("Z");
+    assertThat(started.get("service.name").asString()).isEqualTo("necrostack");
+    assertThat(started.get("necrostack.organs").asInt()).isEqualTo(4);
+    assertThat(started.get("necrostack.organs").isNumber()).isTrue();
     assertThat(lines)
         .anySatisfy(l -> assertThat(l.get("message").asString()).isEqualTo("spine stopped"));
   }
